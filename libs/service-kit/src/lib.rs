@@ -1,0 +1,17 @@
+//! What every LiveStreamer service does the same way, and only that.
+//!
+//! Each module is one concept: reading configuration from the environment, tracing, the shutdown
+//! signal, health endpoints, serving HTTP (and gRPC, which is HTTP/2 on the same port), PostgreSQL pools
+//! and migrations, Redis pools, the RabbitMQ event exchange, and the internal token that auth signs and
+//! every other service verifies.
+
+pub mod amqp;
+pub mod backoff;
+pub mod config;
+pub mod health;
+pub mod internal_token;
+pub mod postgres;
+pub mod redis;
+pub mod serve;
+pub mod shutdown;
+pub mod telemetry;

@@ -1,0 +1,32 @@
+//! Serving an axum router (and tonic services, which are axum routes speaking HTTP/2) on a listener
+//! until shutdown, draining in-flight requests.
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::shutdown::Shutdown;
+
+/// Binds `addr`, turning "address in use" into a message that names the address.
+pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+}
+
+/// Serves `router` over HTTP/1.1 and HTTP/2 (h2c, as gRPC uses) until shutdown is requested.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.requested_owned())
+        .await?;
+    Ok(())
+}
+
+/// The tonic services of a gRPC server as an axum router, so health routes can sit beside them.
+pub fn grpc_router(routes: tonic::service::Routes) -> Router {
+    routes.prepare().into_axum_router()
+}
