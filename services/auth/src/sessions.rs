@@ -1,0 +1,69 @@
+//! Browser sessions in Redis: `sess:<id>` holds the user id with a sliding expiry, and
+//! `user-sess:<user id>` indexes a user's sessions so that they can all be revoked at once.
+
+use deadpool_redis::{Pool, redis::AsyncCommands};
+
+use crate::{error::AuthError, secrets::random_token};
+
+#[derive(Clone)]
+pub struct SessionStore {
+    pool: Pool,
+    prefix: String,
+    ttl_secs: u64,
+}
+
+impl SessionStore {
+    pub fn new(pool: Pool, prefix: String, ttl_secs: u64) -> Self {
+        Self {
+            pool,
+            prefix,
+            ttl_secs,
+        }
+    }
+
+    pub fn ttl_secs(&self) -> u64 {
+        self.ttl_secs
+    }
+
+    fn session_key(&self, session_id: &str) -> String {
+        format!("{}sess:{session_id}", self.prefix)
+    }
+
+    fn index_key(&self, user_id: i64) -> String {
+        format!("{}user-sess:{user_id}", self.prefix)
+    }
+
+    pub async fn create(&self, user_id: i64) -> Result<String, AuthError> {
+        let session_id = random_token();
+        let mut conn = self.pool.get().await?;
+        let index = self.index_key(user_id);
+        deadpool_redis::redis::pipe()
+            .atomic()
+            .set_ex(self.session_key(&session_id), user_id, self.ttl_secs)
+            .sadd(&index, &session_id)
+            .expire(&index, self.ttl_secs as i64)
+            .query_async::<()>(&mut conn)
+            .await?;
+        Ok(session_id)
+    }
+
+    /// The session's user, sliding its expiry; `None` for an unknown or expired session.
+    pub async fn resolve(&self, session_id: &str) -> Result<Option<i64>, AuthError> {
+        let mut conn = self.pool.get().await?;
+        let key = self.session_key(session_id);
+        let user_id: Option<i64> = conn
+            .get_ex(&key, deadpool_redis::redis::Expiry::EX(self.ttl_secs))
+            .await?;
+        Ok(user_id)
+    }
+
+    pub async fn delete(&self, session_id: &str) -> Result<(), AuthError> {
+        let mut conn = self.pool.get().await?;
+        let key = self.session_key(session_id);
+        let user_id: Option<i64> = conn.get_del(&key).await?;
+        if let Some(user_id) = user_id {
+            let _: () = conn.srem(self.index_key(user_id), session_id).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,85 @@
+//! SQL of the `chat` schema.
+
+use deadpool_postgres::GenericClient;
+use livestreamer_proto::chat::ChatMessage;
+use tokio_postgres::Row;
+
+use crate::{
+    domain::{Cursor, MessageText},
+    error::ChatError,
+};
+
+const COLUMNS: &str = "m.message_id, m.broadcast_id, m.user_id, m.username, m.message,
+    (extract(epoch FROM m.created_at) * 1000)::bigint AS created_at_ms,
+    (extract(epoch FROM m.created_at) * 1000000)::bigint AS created_at_us,
+    coalesce((SELECT array_agg(l.user_id ORDER BY l.created_at) FROM chat.message_likes l
+              WHERE l.message_id = m.message_id), '{}') AS liked_by";
+
+fn message(row: &Row) -> ChatMessage {
+    ChatMessage {
+        message_id: row.get("message_id"),
+        broadcast_id: row.get("broadcast_id"),
+        user_id: row.get("user_id"),
+        username: row.get("username"),
+        created_at_ms: row.get("created_at_ms"),
+        message: row.get("message"),
+        liked_by_user_id: row.get("liked_by"),
+    }
+}
+
+pub async fn insert(
+    client: &impl GenericClient,
+    broadcast_id: i64,
+    user_id: i64,
+    username: &str,
+    text: &MessageText,
+) -> Result<ChatMessage, ChatError> {
+    let row = client
+        .query_one(
+            &format!(
+                "WITH m AS (
+                     INSERT INTO chat.messages (broadcast_id, user_id, username, message)
+                     VALUES ($1, $2, $3, $4) RETURNING *)
+                 SELECT {COLUMNS} FROM m"
+            ),
+            &[&broadcast_id, &user_id, &username, &text.as_str()],
+        )
+        .await?;
+    Ok(message(&row))
+}
+
+/// One page of history, newest first, and the cursor of the next page when there is one.
+pub async fn page(
+    client: &impl GenericClient,
+    broadcast_id: i64,
+    limit: i64,
+    after: Option<Cursor>,
+) -> Result<(Vec<ChatMessage>, Option<Cursor>), ChatError> {
+    let (time, id) = after.map_or((i64::MAX, i64::MAX), |c| (c.created_at_us, c.message_id));
+    // Integer microseconds against the epoch: exact, unlike a float conversion.
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM chat.messages m
+                 WHERE m.broadcast_id = $1
+                   AND ($2 = 9223372036854775807
+                        OR (m.created_at, m.message_id)
+                           < (TIMESTAMPTZ 'epoch' + $2 * INTERVAL '1 microsecond', $3))
+                 ORDER BY m.created_at DESC, m.message_id DESC
+                 LIMIT $4"
+            ),
+            &[&broadcast_id, &time, &id, &(limit + 1)],
+        )
+        .await?;
+    let has_more = rows.len() as i64 > limit;
+    let page: Vec<&Row> = rows.iter().take(limit as usize).collect();
+    let next = if has_more {
+        page.last().map(|row| Cursor {
+            created_at_us: row.get("created_at_us"),
+            message_id: row.get("message_id"),
+        })
+    } else {
+        None
+    };
+    Ok((page.into_iter().map(message).collect(), next))
+}

@@ -1,0 +1,41 @@
+//! The gateway's settings (prefix `GATEWAY_`, shared `LIVESTREAMER_`).
+
+use service_kit::config::{ConfigError, Env, defaults};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub auth_url: String,
+    pub chat_url: String,
+    pub broadcasts_url: String,
+    pub amqp_url: String,
+    pub amqp_exchange: String,
+    /// The site's public origin: cookies are `Secure` when it is https, and browsers' `Origin`
+    /// headers are compared with it (and with the request's own host).
+    pub public_url: String,
+    /// Frames a slow WebSocket may have queued before it is closed.
+    pub ws_send_queue: usize,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let env = Env::new("GATEWAY");
+        Ok(Self {
+            listen: env.string("LISTEN", "127.0.0.1:8100"),
+            auth_url: env.string("AUTH_URL", defaults::AUTH_URL),
+            chat_url: env.string("CHAT_URL", defaults::CHAT_URL),
+            broadcasts_url: env.string("BROADCASTS_URL", defaults::BROADCASTS_URL),
+            amqp_url: env.string("AMQP_URL", defaults::AMQP_URL),
+            amqp_exchange: env.string("AMQP_EXCHANGE", defaults::AMQP_EXCHANGE),
+            public_url: env
+                .string("PUBLIC_URL", defaults::PUBLIC_URL)
+                .trim_end_matches('/')
+                .to_owned(),
+            ws_send_queue: env.parse("WS_SEND_QUEUE", 256)?,
+        })
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}

@@ -1,0 +1,120 @@
+//! The gateway: the browser's REST API and WebSocket hub. It resolves the session cookie through
+//! auth, turns HTTP into gRPC calls to the services, and fans the event exchange out to the rooms of
+//! its WebSocket clients.
+
+pub mod config;
+pub mod csrf;
+pub mod error;
+pub mod json;
+pub mod routes;
+pub mod session;
+pub mod views;
+pub mod ws;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{StatusCode, Uri},
+    middleware,
+    routing::get,
+};
+use livestreamer_proto::{
+    auth::auth_client::AuthClient, broadcasts::broadcasts_client::BroadcastsClient,
+    chat::chat_client::ChatClient,
+};
+use service_kit::{
+    amqp::{self, ConsumerState, EventBus},
+    health::{self, Readiness},
+    serve,
+    shutdown::Shutdown,
+};
+use tokio::net::TcpListener;
+use tonic::transport::{Channel, Endpoint};
+
+pub use config::Config;
+use error::ApiError;
+
+/// JSON bodies above this are refused with 413.
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub auth: AuthClient<Channel>,
+    pub broadcasts: BroadcastsClient<Channel>,
+    pub chat: ChatClient<Channel>,
+    pub hub: Arc<ws::hub::Hub>,
+    pub shutdown: Shutdown,
+}
+
+fn channel(url: &str) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .connect_lazy())
+}
+
+impl AppState {
+    pub fn new(config: Config, shutdown: Shutdown) -> anyhow::Result<Self> {
+        Ok(Self {
+            auth: AuthClient::new(channel(&config.auth_url)?),
+            broadcasts: BroadcastsClient::new(channel(&config.broadcasts_url)?),
+            chat: ChatClient::new(channel(&config.chat_url)?),
+            hub: Arc::new(ws::hub::Hub::new(config.ws_send_queue)),
+            config: Arc::new(config),
+            shutdown,
+        })
+    }
+}
+
+/// The whole HTTP surface: `/api/v1/*`, `/ws/{id}`, and the JSON envelope for everything else.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/api/v1", routes::api())
+        .route("/ws/{id}", get(ws::upgrade))
+        .fallback(|uri: Uri| async move {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("There is no route {}", uri.path()),
+            )
+        })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            csrf::check_origin,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .with_state(state)
+}
+
+pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+    let listener = serve::bind(&config.listen).await?;
+    serve_on(listener, config, shutdown).await
+}
+
+pub async fn serve_on(
+    listener: TcpListener,
+    config: Config,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let bus = EventBus::new(config.amqp_url.clone(), config.amqp_exchange.clone());
+    let state = AppState::new(config, shutdown.clone())?;
+    let consumer = ConsumerState::default();
+    let readiness = Readiness::new().consumer("rabbitmq", consumer.clone());
+    readiness.mark_started();
+
+    let hub = state.hub.clone();
+    tokio::spawn(amqp::consume(
+        bus,
+        ws::events::queue(),
+        consumer,
+        shutdown.clone(),
+        move |delivery| {
+            let outcome = ws::events::handle(&hub, &delivery);
+            async move { outcome }
+        },
+    ));
+
+    let app = health::router(readiness).merge(router(state));
+    serve::serve(listener, app, shutdown).await
+}

@@ -1,0 +1,135 @@
+//! `GET /ws/{broadcastId}`: the room of a broadcast over WebSocket.
+
+pub mod events;
+pub mod hub;
+
+use std::time::Duration;
+
+use axum::{
+    extract::{
+        Path, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+};
+use futures_util::{SinkExt, StreamExt};
+use livestreamer_proto::broadcasts::GetBroadcastRequest;
+use serde_json::json;
+
+use crate::{
+    AppState, csrf,
+    error::ApiError,
+    routes::parse_id,
+    session::{self, MaybeSignedIn},
+    views::BroadcastView,
+};
+use hub::{Client, frame};
+
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// Client frames are not needed; anything larger than this is abuse.
+const MAX_CLIENT_FRAME: usize = 4096;
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    caller: MaybeSignedIn,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let room = parse_id(&id, "broadcast id")?;
+    if headers.contains_key("origin") && !csrf::same_site(&headers, &state.config.public_url) {
+        return Err(ApiError::forbidden("WebSocket from another site refused"));
+    }
+    let broadcast = state
+        .broadcasts
+        .clone()
+        .get_broadcast(caller.request(GetBroadcastRequest { broadcast_id: room }))
+        .await?
+        .into_inner();
+    let stream_state = if broadcast.is_live {
+        json!({ "isStreaming": true, "broadcast": BroadcastView::from(broadcast) })
+    } else {
+        json!({ "isStreaming": false })
+    };
+    let (client, origin) = match caller.0 {
+        Some(signed_in) => (
+            Client {
+                uuid: uuid::Uuid::new_v4().to_string(),
+                user_id: Some(signed_in.user.user_id),
+                username: Some(signed_in.user.username.clone()),
+                profile_picture_url: Some(signed_in.user.profile_picture_url.clone())
+                    .filter(|u| !u.is_empty()),
+            },
+            Some(session::origin_of(&signed_in.session_id)),
+        ),
+        None => (
+            Client {
+                uuid: uuid::Uuid::new_v4().to_string(),
+                user_id: None,
+                username: None,
+                profile_picture_url: None,
+            },
+            None,
+        ),
+    };
+    Ok(upgrade
+        .max_message_size(MAX_CLIENT_FRAME)
+        .max_frame_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| {
+            run_socket(
+                socket,
+                state,
+                room,
+                client,
+                origin,
+                frame("stream:state", stream_state),
+            )
+        })
+        .into_response())
+}
+
+async fn run_socket(
+    socket: WebSocket,
+    state: AppState,
+    room: i64,
+    client: Client,
+    origin: Option<String>,
+    stream_state: Message,
+) {
+    let (id, mut queue) = state.hub.join(room, client, origin);
+    state.hub.send_to(room, id, stream_state);
+    let (mut sink, mut incoming) = socket.split();
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let mut awaiting_pong = false;
+    let close = loop {
+        tokio::select! {
+            outgoing = queue.recv() => match outgoing {
+                Some(message) => if sink.send(message).await.is_err() { break None },
+                None => break Some((1008, "too slow: the send queue overflowed")),
+            },
+            _ = ping.tick() => {
+                if awaiting_pong { break Some((1011, "no answer to ping")) }
+                awaiting_pong = true;
+                if sink.send(Message::Ping(Default::default())).await.is_err() { break None }
+            }
+            frame = incoming.next() => match frame {
+                Some(Ok(Message::Pong(_))) => awaiting_pong = false,
+                Some(Ok(Message::Close(_))) | None => break None,
+                Some(Err(_)) => break Some((1009, "frame too large or malformed")),
+                Some(Ok(_)) => {}
+            },
+            _ = state.shutdown.requested() => break Some((1001, "server going away")),
+        }
+    };
+    state.hub.leave(room, id);
+    if let Some((code, reason)) = close {
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+    }
+    let _ = sink.close().await;
+}
