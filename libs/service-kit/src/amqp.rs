@@ -65,7 +65,13 @@ pub enum PublishError {
     Broker(#[from] lapin::Error),
     #[error("RabbitMQ refused the message")]
     Nacked,
+    #[error("RabbitMQ did not confirm within {0:?}")]
+    TimedOut(std::time::Duration),
 }
+
+/// How long a publish may take, connecting included, before the caller is told it failed: a hung
+/// broker must not hang every request that publishes.
+pub const PUBLISH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Publishes events, opening (and re-opening) its connection on demand.
 #[derive(Clone)]
@@ -90,12 +96,22 @@ impl EventPublisher {
         message: &impl prost::Message,
     ) -> Result<(), PublishError> {
         let payload = message.encode_to_vec();
-        match self.try_publish(routing_key, &payload).await {
-            Err(PublishError::Broker(error)) => {
-                tracing::warn!(%error, "publish failed, reconnecting once");
-                self.try_publish(routing_key, &payload).await
+        let attempts = async {
+            match self.try_publish(routing_key, &payload).await {
+                Err(PublishError::Broker(error)) => {
+                    tracing::warn!(%error, "publish failed, reconnecting once");
+                    self.try_publish(routing_key, &payload).await
+                }
+                other => other,
             }
-            other => other,
+        };
+        match tokio::time::timeout(PUBLISH_TIMEOUT, attempts).await {
+            Ok(result) => result,
+            Err(_) => {
+                // The connection may be wedged: the next publish opens a fresh one.
+                *self.channel.lock().await = None;
+                Err(PublishError::TimedOut(PUBLISH_TIMEOUT))
+            }
         }
     }
 

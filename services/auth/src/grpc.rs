@@ -7,6 +7,7 @@ use livestreamer_proto::auth::{
     ResolveSessionRequest, ResolveSessionResponse, SignInRequest, SignInResponse, SignOutRequest,
     SignOutResponse, SignUpRequest, SignUpResponse, User, VerificationKey, auth_server::Auth,
 };
+use service_kit::clock::now_ms;
 use service_kit::internal_token::TokenVerifier;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -166,12 +167,6 @@ impl AuthService {
             internal_token: token,
         })
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[tonic::async_trait]

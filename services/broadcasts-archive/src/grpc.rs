@@ -5,6 +5,7 @@ use livestreamer_proto::broadcasts::{
     AuthorizeStreamRequest, Broadcast, CreateBroadcastRequest, GetBroadcastRequest,
     broadcasts_server::Broadcasts,
 };
+use service_kit::clock::now_ms;
 use service_kit::internal_token::TokenVerifier;
 use tonic::{Request, Response, Status};
 
@@ -18,12 +19,6 @@ use crate::{
 pub struct BroadcastsService {
     pub pool: Pool,
     pub verifier: TokenVerifier,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn parse_new(

@@ -9,6 +9,7 @@ use livestreamer_proto::auth::{
     ConfirmEmailRequest, GetMeRequest, SignInRequest, SignOutRequest, SignUpRequest,
 };
 use serde::Deserialize;
+use service_kit::clock::now_ms;
 
 use crate::{
     AppState,
@@ -118,10 +119,4 @@ pub async fn me(State(state): State<AppState>, caller: SignedIn) -> Result<Respo
         .await?
         .into_inner();
     Ok(ok(UserView::from(user)).into_response())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -1,0 +1,351 @@
+//! Fan-out: one [`LiveChannel`] per live broadcast, shared by its source and all its listeners.
+//!
+//! Why it is built this way (DESIGN.md, "The relay's hot path"):
+//! - Every frame is one `Bytes`, put once into a `tokio::sync::broadcast` ring; listeners clone the
+//!   handle, never the audio, so ten thousand listeners cost ten thousand pointers, not copies.
+//! - A burst buffer keeps the most recent whole frames (about `burst_bytes`), so a new listener's player
+//!   starts at once, on a frame boundary. The burst snapshot and the subscription are taken under one
+//!   lock, so a listener gets the burst and then exactly the frames after it: no gap, no repeat.
+//! - The std `Mutex`es are held for a few pointer operations and never across an await or a socket
+//!   write, so a slow listener cannot slow the source or the others.
+//! - A listener more than `queue_bytes` behind the live edge (Icecast's queue-size) is dropped: when he
+//!   next reads (the byte count, or the ring's `Lagged`), or, if he has stopped reading altogether,
+//!   by the channel's watcher, which closes his connection.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError, Weak,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use bytes::Bytes;
+use livestreamer_proto::broadcasts::Broadcast;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio_util::sync::CancellationToken;
+
+#[cfg(test)]
+mod tests;
+
+/// A 128 kbit/s, 44.1 kHz frame: sizes the ring from `queue_bytes`.
+const TYPICAL_FRAME_BYTES: usize = 418;
+const MIN_RING_FRAMES: usize = 16;
+/// How often the watcher looks for listeners who stopped reading.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+/// After the end, how long listeners have to read what is left before their connection is closed.
+const END_GRACE: Duration = Duration::from_secs(5);
+
+/// How much a channel keeps for newcomers and tolerates from laggards.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub burst_bytes: usize,
+    pub queue_bytes: usize,
+}
+
+/// Takes a std lock; a panic elsewhere while holding it leaves plain data behind, still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The most recent whole frames, at most `limit` bytes of them.
+#[derive(Debug)]
+struct Burst {
+    frames: VecDeque<Bytes>,
+    bytes: usize,
+    limit: usize,
+}
+
+impl Burst {
+    fn push(&mut self, frame: Bytes) {
+        self.bytes += frame.len();
+        self.frames.push_back(frame);
+        while self.bytes > self.limit {
+            let Some(oldest) = self.frames.pop_front() else {
+                break;
+            };
+            self.bytes -= oldest.len();
+        }
+    }
+}
+
+/// What the source side changes under one lock.
+#[derive(Debug)]
+struct Fanout {
+    /// `None` once the stream has ended: receivers then drain the ring and see `Closed`.
+    sender: Option<broadcast::Sender<Bytes>>,
+    burst: Burst,
+}
+
+/// What the watcher knows of one listener.
+#[derive(Debug)]
+struct ListenerState {
+    /// Live bytes delivered, counted on the channel's `published` scale.
+    position: AtomicU64,
+    /// Closes the listener's connection.
+    abort: CancellationToken,
+}
+
+/// One live broadcast's audio.
+#[derive(Debug)]
+pub struct LiveChannel {
+    broadcast: Broadcast,
+    started_at_ms: i64,
+    queue_bytes: u64,
+    fanout: Mutex<Fanout>,
+    /// Bytes of frames published so far; changed only under the `fanout` lock.
+    published: AtomicU64,
+    listeners: AtomicUsize,
+    peak: AtomicUsize,
+    watched: Mutex<Vec<Weak<ListenerState>>>,
+    ended: CancellationToken,
+}
+
+impl LiveChannel {
+    pub fn new(broadcast: Broadcast, started_at_ms: i64, limits: Limits) -> Arc<Self> {
+        let ring = (limits.queue_bytes / TYPICAL_FRAME_BYTES).max(MIN_RING_FRAMES);
+        let (sender, _) = broadcast::channel(ring);
+        let burst = Burst {
+            frames: VecDeque::new(),
+            bytes: 0,
+            limit: limits.burst_bytes,
+        };
+        Arc::new(Self {
+            broadcast,
+            started_at_ms,
+            queue_bytes: limits.queue_bytes as u64,
+            fanout: Mutex::new(Fanout {
+                sender: Some(sender),
+                burst,
+            }),
+            published: AtomicU64::new(0),
+            listeners: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            watched: Mutex::new(Vec::new()),
+            ended: CancellationToken::new(),
+        })
+    }
+
+    pub fn broadcast(&self) -> &Broadcast {
+        &self.broadcast
+    }
+
+    pub fn id(&self) -> i64 {
+        self.broadcast.broadcast_id
+    }
+
+    pub fn started_at_ms(&self) -> i64 {
+        self.started_at_ms
+    }
+
+    /// Listeners connected now.
+    pub fn listener_count(&self) -> usize {
+        self.listeners.load(Ordering::Relaxed)
+    }
+
+    /// The most listeners connected at once since the stream started.
+    pub fn listener_peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Sends one whole frame to every listener and keeps it for the burst. Never waits.
+    pub fn publish(&self, frame: Bytes) {
+        let mut guard = lock(&self.fanout);
+        let Fanout { sender, burst } = &mut *guard;
+        let Some(sender) = sender else { return };
+        self.published
+            .fetch_add(frame.len() as u64, Ordering::AcqRel);
+        burst.push(frame.clone());
+        // An error only means that nobody listens right now.
+        let _ = sender.send(frame);
+    }
+
+    /// Ends the stream: listeners receive what is queued for them, then their bodies end.
+    pub fn close(&self) {
+        lock(&self.fanout).sender = None;
+        self.ended.cancel();
+    }
+
+    /// A new listener: the burst first, then live frames. `abort` closes his connection should he
+    /// stop reading. `None` once the stream has ended.
+    pub fn subscribe(self: &Arc<Self>, abort: CancellationToken) -> Option<Listener> {
+        let (burst, receiver, position) = {
+            let fanout = lock(&self.fanout);
+            let receiver = fanout.sender.as_ref()?.subscribe();
+            let burst: VecDeque<Bytes> = fanout.burst.frames.iter().cloned().collect();
+            (burst, receiver, self.published.load(Ordering::Acquire))
+        };
+        let state = Arc::new(ListenerState {
+            position: AtomicU64::new(position),
+            abort,
+        });
+        lock(&self.watched).push(Arc::downgrade(&state));
+        let now = self.listeners.fetch_add(1, Ordering::AcqRel) + 1;
+        self.peak.fetch_max(now, Ordering::AcqRel);
+        Some(Listener {
+            channel: self.clone(),
+            burst,
+            receiver,
+            state,
+        })
+    }
+
+    /// Until the stream has ended and a grace period passed: closes the connections of listeners who
+    /// fell more than `queue_bytes` behind without reading (a paused player, a dead peer).
+    pub async fn watch_listeners(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(WATCH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => self.drop_laggards(),
+                _ = self.ended.cancelled() => break,
+            }
+        }
+        tokio::time::sleep(END_GRACE).await;
+        let stalled = self.live_listener_states();
+        if !stalled.is_empty() {
+            tracing::info!(
+                broadcast_id = self.id(),
+                count = stalled.len(),
+                "closing listeners who did not read the end"
+            );
+        }
+        for state in stalled {
+            state.abort.cancel();
+        }
+    }
+
+    fn drop_laggards(&self) {
+        let published = self.published.load(Ordering::Acquire);
+        for state in self.live_listener_states() {
+            let lag = published.saturating_sub(state.position.load(Ordering::Acquire));
+            if lag > self.queue_bytes {
+                tracing::info!(
+                    broadcast_id = self.id(),
+                    lag,
+                    "dropping a listener who stopped reading"
+                );
+                state.abort.cancel();
+            }
+        }
+    }
+
+    /// The listeners still connected; forgets the others.
+    fn live_listener_states(&self) -> Vec<Arc<ListenerState>> {
+        let mut watched = lock(&self.watched);
+        let live: Vec<_> = watched.iter().filter_map(Weak::upgrade).collect();
+        watched.retain(|weak| weak.strong_count() > 0);
+        live
+    }
+}
+
+/// A listener fell more than the queue limit behind the live stream.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the listener fell {0} bytes behind the live stream")]
+pub struct Lagged(pub u64);
+
+/// One listener's view of a channel; dropping it counts him out.
+#[derive(Debug)]
+pub struct Listener {
+    channel: Arc<LiveChannel>,
+    burst: VecDeque<Bytes>,
+    receiver: broadcast::Receiver<Bytes>,
+    state: Arc<ListenerState>,
+}
+
+impl Listener {
+    /// The next frame: burst first, then live; `None` when the stream has ended.
+    pub async fn next(&mut self) -> Result<Option<Bytes>, Lagged> {
+        if let Some(frame) = self.burst.pop_front() {
+            return Ok(Some(frame));
+        }
+        let received = self.receiver.recv().await;
+        let position = match &received {
+            Ok(frame) => {
+                self.state
+                    .position
+                    .fetch_add(frame.len() as u64, Ordering::AcqRel)
+                    + frame.len() as u64
+            }
+            Err(_) => self.state.position.load(Ordering::Acquire),
+        };
+        let lag = self
+            .channel
+            .published
+            .load(Ordering::Acquire)
+            .saturating_sub(position);
+        match received {
+            Err(RecvError::Closed) => Ok(None),
+            Err(RecvError::Lagged(_)) => Err(Lagged(lag)),
+            Ok(_) if lag > self.channel.queue_bytes => Err(Lagged(lag)),
+            Ok(frame) => Ok(Some(frame)),
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.channel.listeners.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The broadcast is already live in this relay.
+#[derive(Debug, thiserror::Error)]
+#[error("broadcast {0} is already live")]
+pub struct AlreadyLive(pub i64);
+
+/// The live channels of this relay, by broadcast id and by (case-insensitive) username.
+#[derive(Debug, Default)]
+pub struct Registry {
+    index: Mutex<Index>,
+}
+
+#[derive(Debug, Default)]
+struct Index {
+    by_id: HashMap<i64, Arc<LiveChannel>>,
+    by_username: HashMap<String, i64>,
+}
+
+impl Registry {
+    pub fn insert(&self, channel: Arc<LiveChannel>) -> Result<(), AlreadyLive> {
+        let mut index = lock(&self.index);
+        let id = channel.id();
+        if index.by_id.contains_key(&id) {
+            return Err(AlreadyLive(id));
+        }
+        index
+            .by_username
+            .insert(channel.broadcast.username.to_lowercase(), id);
+        index.by_id.insert(id, channel);
+        Ok(())
+    }
+
+    pub fn get(&self, broadcast_id: i64) -> Option<Arc<LiveChannel>> {
+        lock(&self.index).by_id.get(&broadcast_id).cloned()
+    }
+
+    /// What `username` streams now (the latest, should he stream twice at once).
+    pub fn by_username(&self, username: &str) -> Option<Arc<LiveChannel>> {
+        let index = lock(&self.index);
+        let id = index.by_username.get(&username.to_lowercase())?;
+        index.by_id.get(id).cloned()
+    }
+
+    pub fn remove(&self, broadcast_id: i64) -> Option<Arc<LiveChannel>> {
+        let mut index = lock(&self.index);
+        let channel = index.by_id.remove(&broadcast_id)?;
+        let username = channel.broadcast.username.to_lowercase();
+        if index.by_username.get(&username) == Some(&broadcast_id) {
+            let other = index
+                .by_id
+                .values()
+                .find(|c| c.broadcast.username.to_lowercase() == username);
+            match other.map(|c| c.id()) {
+                Some(other) => index.by_username.insert(username, other),
+                None => index.by_username.remove(&username),
+            };
+        }
+        Some(channel)
+    }
+}

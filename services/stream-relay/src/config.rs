@@ -1,0 +1,53 @@
+//! The relay's settings (prefix `RELAY_`, shared `LIVESTREAMER_`), over defaults that match the dev
+//! stack (see docs/RUNTIME.md).
+
+use service_kit::config::{ConfigError, Env, defaults};
+
+#[derive(Clone)]
+pub struct Config {
+    /// The HTTP port behind the edge proxy: the CLI's chunked PUT and the listeners' GET.
+    pub listen: String,
+    /// The source port Icecast clients reach through the TCP pass-through.
+    pub source_listen: String,
+    pub auth_url: String,
+    pub broadcasts_url: String,
+    /// The broker's URL; it may carry a password, so it is never logged.
+    pub amqp_url: String,
+    pub amqp_exchange: String,
+    /// How much recent audio a new listener receives at once, so playback starts without waiting.
+    pub burst_bytes: usize,
+    /// How far a listener may fall behind the live edge before he is dropped (Icecast's queue-size).
+    pub queue_bytes: usize,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let env = Env::new("RELAY");
+        Ok(Self {
+            listen: env.string("LISTEN", "127.0.0.1:8140"),
+            source_listen: env.string("SOURCE_LISTEN", "127.0.0.1:8141"),
+            auth_url: env.string("AUTH_URL", defaults::AUTH_URL),
+            broadcasts_url: env.string("BROADCASTS_URL", defaults::BROADCASTS_URL),
+            amqp_url: env.string("AMQP_URL", defaults::AMQP_URL),
+            amqp_exchange: env.string("AMQP_EXCHANGE", defaults::AMQP_EXCHANGE),
+            burst_bytes: env.parse("BURST_BYTES", 65_536)?,
+            queue_bytes: env.parse("QUEUE_BYTES", 524_288)?,
+        })
+    }
+}
+
+/// Written by hand so that the broker URL, which may carry a password, never reaches a log.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("source_listen", &self.source_listen)
+            .field("auth_url", &self.auth_url)
+            .field("broadcasts_url", &self.broadcasts_url)
+            .field("amqp_url", &"<redacted>")
+            .field("amqp_exchange", &self.amqp_exchange)
+            .field("burst_bytes", &self.burst_bytes)
+            .field("queue_bytes", &self.queue_bytes)
+            .finish()
+    }
+}

@@ -1,0 +1,166 @@
+//! The relay's few routes, matched by hand: no framework sits between hyper and the audio.
+//!
+//! Paths are the public ones (the edge proxy forwards them unchanged). The query string is ignored
+//! (players add cache-busting parameters). An unknown path is a 404 envelope; a known path with the
+//! wrong method a 405 envelope with `Allow`.
+
+use std::sync::Arc;
+
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    AppState,
+    error::RelayError,
+    ingest,
+    listen::{self, Target},
+    response::{self, Body},
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Healthz,
+    Readyz,
+    /// `PUT /api/v1/users/me/broadcasts/{id}/stream`
+    Ingest(i64),
+    /// `GET /api/v1/broadcasts/{id}/stream`, `GET /live/{username}`
+    Listen(Target),
+}
+
+impl Route {
+    fn parse(path: &str) -> Option<Self> {
+        let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+        match segments.as_slice() {
+            ["healthz"] => Some(Self::Healthz),
+            ["readyz"] => Some(Self::Readyz),
+            ["api", "v1", "users", "me", "broadcasts", id, "stream"] => {
+                Some(Self::Ingest(parse_id(id)?))
+            }
+            ["api", "v1", "broadcasts", id, "stream"] => {
+                Some(Self::Listen(Target::Broadcast(parse_id(id)?)))
+            }
+            ["live", username] if is_username(username) => {
+                Some(Self::Listen(Target::User((*username).to_owned())))
+            }
+            _ => None,
+        }
+    }
+
+    fn allows(&self, method: &Method) -> Result<(), RelayError> {
+        let (allowed, allow): (&[Method], _) = match self {
+            Self::Ingest(_) => (&[Method::PUT], "PUT"),
+            _ => (&[Method::GET, Method::HEAD], "GET, HEAD"),
+        };
+        if allowed.contains(method) {
+            Ok(())
+        } else {
+            Err(RelayError::MethodNotAllowed {
+                method: method.clone(),
+                allow,
+            })
+        }
+    }
+}
+
+fn parse_id(raw: &str) -> Option<i64> {
+    raw.parse().ok().filter(|id| *id > 0)
+}
+
+/// The alphabet of usernames (3 to 16 of `[A-Za-z0-9._-]`).
+fn is_username(raw: &str) -> bool {
+    (3..=16).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// Answers one request. `abort` closes this request's connection (used for listeners who stall).
+pub async fn handle(
+    state: Arc<AppState>,
+    abort: CancellationToken,
+    request: Request<Incoming>,
+) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let Some(route) = Route::parse(parts.uri.path()) else {
+        return RelayError::NotFound(format!("There is nothing at {}", parts.uri.path()))
+            .into_response();
+    };
+    let result = match route.allows(&parts.method).map(|()| route) {
+        Err(error) => Err(error),
+        Ok(Route::Healthz) => Ok(response::json(
+            StatusCode::OK,
+            &json!({ "status": "alive" }),
+        )),
+        Ok(Route::Readyz) => {
+            let (status, report) = state.readiness.response().await;
+            Ok(response::json(status, &report))
+        }
+        Ok(Route::Ingest(id)) => ingest::handle(state.clone(), &parts.headers, body, id).await,
+        Ok(Route::Listen(target)) => {
+            listen::handle(&state, &parts.method, &parts.headers, target, &abort).await
+        }
+    };
+    result.unwrap_or_else(|error| {
+        if error.status().is_server_error() {
+            tracing::warn!(path = parts.uri.path(), %error, "request failed");
+        }
+        error.into_response()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_public_paths() {
+        assert_eq!(
+            Route::parse("/api/v1/users/me/broadcasts/42/stream"),
+            Some(Route::Ingest(42))
+        );
+        assert_eq!(
+            Route::parse("/api/v1/broadcasts/7/stream"),
+            Some(Route::Listen(Target::Broadcast(7)))
+        );
+        assert_eq!(
+            Route::parse("/live/dj.Owl"),
+            Some(Route::Listen(Target::User("dj.Owl".into())))
+        );
+        assert_eq!(Route::parse("/healthz"), Some(Route::Healthz));
+        assert_eq!(Route::parse("/readyz"), Some(Route::Readyz));
+    }
+
+    #[test]
+    fn anything_else_is_unknown() {
+        for path in [
+            "/",
+            "/api/v1/broadcasts/0/stream",
+            "/api/v1/broadcasts/-1/stream",
+            "/api/v1/broadcasts/abc/stream",
+            "/api/v1/broadcasts/99999999999999999999/stream",
+            "/api/v1/broadcasts/7/stream/",
+            "/live/",
+            "/live/a",
+            "/live/<script>",
+            "/live/dj/extra",
+            "healthz",
+        ] {
+            assert_eq!(Route::parse(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_known_path_names_its_methods() {
+        assert!(Route::Ingest(1).allows(&Method::PUT).is_ok());
+        let error = Route::Ingest(1).allows(&Method::GET).unwrap_err();
+        assert_eq!(error.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert!(
+            Route::Listen(Target::Broadcast(1))
+                .allows(&Method::HEAD)
+                .is_ok()
+        );
+        assert!(Route::Healthz.allows(&Method::POST).is_err());
+    }
+}

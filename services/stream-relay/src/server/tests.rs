@@ -1,0 +1,213 @@
+//! The listener path over real sockets: a channel is put in the registry directly (going live needs
+//! auth and broadcasts-archive, which the e2e suite runs), then listeners connect over TCP.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use bytes::Bytes;
+use livestreamer_proto::broadcasts::Broadcast;
+use service_kit::shutdown::Shutdown;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpSocket, TcpStream},
+};
+
+use super::accept;
+use crate::{AppState, Config, channel::LiveChannel};
+use service_kit::clock::now_ms;
+
+fn config(burst_bytes: usize, queue_bytes: usize) -> Config {
+    Config {
+        listen: String::new(),
+        source_listen: String::new(),
+        auth_url: "http://127.0.0.1:1".into(),
+        broadcasts_url: "http://127.0.0.1:1".into(),
+        amqp_url: "amqp://127.0.0.1:1".into(),
+        amqp_exchange: "test".into(),
+        burst_bytes,
+        queue_bytes,
+    }
+}
+
+/// Serves a relay with one live, visible broadcast (id 5, user "dj.owl").
+async fn relay_with_channel(
+    burst_bytes: usize,
+    queue_bytes: usize,
+) -> (SocketAddr, Arc<AppState>, Arc<LiveChannel>) {
+    let state =
+        Arc::new(AppState::new(&config(burst_bytes, queue_bytes), Shutdown::new()).unwrap());
+    let broadcast = Broadcast {
+        broadcast_id: 5,
+        username: "dj.owl".into(),
+        is_visible: true,
+        ..Default::default()
+    };
+    let channel = LiveChannel::new(broadcast, now_ms(), state.limits);
+    state.registry.insert(channel.clone()).unwrap();
+    tokio::spawn(channel.clone().watch_listeners());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(accept(listener, state.clone()));
+    (addr, state, channel)
+}
+
+fn frame(n: u8) -> Bytes {
+    let mut frame = vec![0xFF, 0xFB, 0x90, 0x64];
+    frame.resize(417, n);
+    Bytes::from(frame)
+}
+
+/// Sends a GET and returns the stream positioned after the response head, and the head.
+async fn open(stream: &mut TcpStream, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let byte = stream.read_u8().await.expect("a response head");
+        head.push(byte);
+    }
+    String::from_utf8(head).unwrap()
+}
+
+/// Decodes a complete chunked body; `None` if it lacks the final empty chunk (the stream was cut).
+fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = raw.windows(2).position(|w| w == b"\r\n")?;
+        let size = usize::from_str_radix(std::str::from_utf8(&raw[..line_end]).ok()?, 16).ok()?;
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return Some(body);
+        }
+        body.extend_from_slice(raw.get(..size)?);
+        raw = raw.get(size + 2..)?;
+    }
+}
+
+async fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test]
+async fn a_listener_hears_the_burst_then_live_audio_until_the_end() {
+    let (addr, state, channel) = relay_with_channel(2 * 417, 1 << 20).await;
+    for n in 0..4 {
+        channel.publish(frame(n));
+    }
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = open(&mut stream, "/live/DJ.Owl").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    for expected in [
+        "content-type: audio/mpeg",
+        "cache-control: no-cache, no-store",
+        "x-accel-buffering: no",
+    ] {
+        assert!(
+            head.to_lowercase().contains(expected),
+            "{expected} in {head}"
+        );
+    }
+    assert!(!head.to_lowercase().contains("icy-"), "no Icecast metadata");
+    wait_until("the listener is counted", || channel.listener_count() == 1).await;
+    channel.publish(frame(4));
+    state.registry.remove(5);
+    channel.close();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let body = dechunk(&raw).expect("the body ends cleanly with the stream");
+    assert_eq!(body, [frame(2), frame(3), frame(4)].concat());
+    wait_until("the listener is counted out", || {
+        channel.listener_count() == 0
+    })
+    .await;
+    assert_eq!(channel.listener_peak(), 1);
+}
+
+#[tokio::test]
+async fn a_stalled_listener_is_cut_while_a_reading_one_hears_everything() {
+    const QUEUE: usize = 256 * 1024;
+    let (addr, _state, channel) = relay_with_channel(0, QUEUE).await;
+    let mut reading = TcpStream::connect(addr).await.unwrap();
+    open(&mut reading, "/api/v1/broadcasts/5/stream").await;
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(addr).await.unwrap();
+    open(&mut stalled, "/api/v1/broadcasts/5/stream").await;
+    wait_until("both listeners are counted", || {
+        channel.listener_count() == 2
+    })
+    .await;
+
+    // The reader counts what it has read; the source never runs more than a quarter of the queue
+    // ahead of it, so however the machine schedules the tasks the reading listener never lags.
+    let read = Arc::new(AtomicUsize::new(0));
+    let reader = tokio::spawn({
+        let read = read.clone();
+        async move {
+            let (mut raw, mut buf) = (Vec::new(), vec![0; 64 * 1024]);
+            loop {
+                let n = reading.read(&mut buf).await?;
+                if n == 0 {
+                    return Ok::<_, std::io::Error>(raw);
+                }
+                raw.extend_from_slice(&buf[..n]);
+                read.store(raw.len(), Ordering::Release);
+            }
+        }
+    });
+    let mut published = 0usize;
+    while channel.listener_count() == 2 && published < 100_000 {
+        // Each 417-byte frame travels as a chunk with 7 bytes of framing.
+        let heard = read.load(Ordering::Acquire) / 424 * 417;
+        if published * 417 > heard + QUEUE / 4 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            continue;
+        }
+        channel.publish(frame(published as u8));
+        published += 1;
+    }
+    assert_eq!(
+        channel.listener_count(),
+        1,
+        "the stalled listener was dropped"
+    );
+    channel.publish(frame(0));
+    channel.close();
+    let raw = reader.await.unwrap().unwrap();
+    let body = dechunk(&raw).expect("the reading listener's body ends cleanly");
+    assert_eq!(
+        body.len(),
+        (published + 1) * 417,
+        "the reading listener missed nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_hidden_broadcast_is_not_found_for_strangers() {
+    let (addr, state, _) = relay_with_channel(0, 1 << 20).await;
+    let hidden = Broadcast {
+        broadcast_id: 6,
+        username: "shy".into(),
+        is_visible: false,
+        ..Default::default()
+    };
+    state
+        .registry
+        .insert(LiveChannel::new(hidden, now_ms(), state.limits))
+        .unwrap();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = open(&mut stream, "/api/v1/broadcasts/6/stream").await;
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+}
