@@ -1,0 +1,96 @@
+# shellcheck shell=bash
+# The six Rust services: started from the Cargo target folder with the environment of
+# docs/RUNTIME.md, ready when GET http://127.0.0.1:<port>/readyz answers 200.
+
+# In start order (auth first: the others ask it who is who); stopped in reverse order.
+SERVICES=(auth broadcasts-archive chat mailer stream-relay gateway)
+
+# service_port NAME: the port that answers /readyz.
+service_port() {
+    case $1 in
+    gateway) printf '%s\n' "$PORT_GATEWAY" ;;
+    auth) printf '%s\n' "$PORT_AUTH" ;;
+    chat) printf '%s\n' "$PORT_CHAT" ;;
+    broadcasts-archive) printf '%s\n' "$PORT_BROADCASTS" ;;
+    stream-relay) printf '%s\n' "$PORT_RELAY" ;;
+    mailer) printf '%s\n' "$PORT_MAILER" ;;
+    *) die "unknown service $1" ;;
+    esac
+}
+
+# cargo_target_dir: ${CARGO_TARGET_DIR:-target}, absolute (relative paths are relative to the root).
+cargo_target_dir() {
+    local t=${CARGO_TARGET_DIR:-target}
+    [[ $t == /* ]] || t=$ROOT/$t
+    printf '%s\n' "$t"
+}
+
+# services_check_binaries PROFILE: every service binary exists in the target folder.
+services_check_binaries() {
+    local dir s hint=cargo\ build\ --bins missing=()
+    dir=$(cargo_target_dir)/$1
+    if [[ $1 == release ]]; then hint='cargo build --release --bins'; fi
+    for s in "${SERVICES[@]}"; do
+        [[ -x $dir/$s ]] || missing+=("$s")
+    done
+    ((${#missing[@]} == 0)) || die "service binaries missing in $dir: ${missing[*]} (built by: $hint)"
+}
+
+# The environment every service gets, one NAME=VALUE per line.
+services_env() {
+    stack_shared_env
+    stack_listen_env
+    printf 'RUST_LOG=%s\n' "${RUST_LOG:-info}"
+}
+
+# services_start PROFILE: start the six binaries of target/PROFILE.
+services_start() {
+    local profile=$1 dir s pid
+    dir=$(cargo_target_dir)/$profile
+    services_check_binaries "$profile"
+    local -a env_words
+    mapfile -t env_words < <(services_env)
+    for s in "${SERVICES[@]}"; do
+        if pid=$(proc_running "$s"); then
+            log "$STACK/$s already runs (pid $pid)"
+            continue
+        fi
+        require_port "$(service_port "$s")" "$s"
+        if [[ $s == stream-relay ]]; then require_port "$PORT_RELAY_SOURCE" "stream-relay (Icecast source port)"; fi
+        log "starting $STACK/$s on 127.0.0.1:$(service_port "$s")"
+        proc_start "$s" env "${env_words[@]}" "$dir/$s"
+    done
+}
+
+# services_wait: every service answers GET /readyz with 200 within $READY_TIMEOUT seconds (from now).
+services_wait() {
+    local deadline=$((SECONDS + READY_TIMEOUT)) s url code
+    log "waiting for the services to be ready (GET /readyz, up to ${READY_TIMEOUT}s; DEV_READY_TIMEOUT to change)"
+    for s in "${SERVICES[@]}"; do
+        url=http://127.0.0.1:$(service_port "$s")/readyz
+        while :; do
+            code=$(http_status "$url")
+            [[ $code == 200 ]] && break
+            if ! proc_running "$s" >/dev/null; then
+                log_tail "$LOG_DIR/$s.log" 40
+                die "$STACK/$s exited before it was ready (log: $LOG_DIR/$s.log)"
+            fi
+            if ((SECONDS >= deadline)); then
+                log_tail "$LOG_DIR/$s.log" 40
+                local body
+                body=$(curl -s --max-time 3 "$url" 2>/dev/null | head -c 600 || true)
+                die "$STACK/$s is not ready after ${READY_TIMEOUT}s: GET $url answers ${code/#000/nothing}${body:+: $body}" \
+                    "(log: $LOG_DIR/$s.log)"
+            fi
+            sleep 0.25
+        done
+        log "$STACK/$s is ready"
+    done
+}
+
+services_stop() {
+    local i
+    for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+        proc_stop "${SERVICES[i]}" TERM
+    done
+}
