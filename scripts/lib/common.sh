@@ -36,24 +36,30 @@ log_tail() { # FILE [LINES]
 
 # --- stacks ----------------------------------------------------------------------------------------
 
-# stack_init dev|test: set the globals that name the stack's folders and ports (docs/RUNTIME.md).
+# stack_init dev|test|it: set the globals that name the stack's folders and ports (docs/RUNTIME.md).
 stack_init() {
     case ${1:-} in
-    dev | test) ;;
-    *) die "unknown stack '${1:-}': expected 'dev' or 'test'" ;;
+    dev | test | it) ;;
+    *) die "unknown stack '${1:-}': expected 'dev', 'test' or 'it'" ;;
     esac
     STACK=$1
     DATA_DIR=$ROOT/.data/$STACK
     PID_DIR=$DATA_DIR/pids
     LOG_DIR=$DATA_DIR/logs
     RMQ_NODE=ls-$STACK@localhost
-    local o=0 # offset of the test stack's ports
-    if [[ $STACK == test ]]; then
+    local o=0 # offset of the stack's ports
+    case $STACK in
+    test)
         o=10000
         PUBLIC_URL=http://127.0.0.1:18080
-    else
-        PUBLIC_URL=http://localhost:8080
-    fi
+        ;;
+    it)
+        # servers only, for developers' crate tests while ./dev test runs (docs/RUNTIME.md)
+        o=20000
+        PUBLIC_URL=http://127.0.0.1:28080
+        ;;
+    *) PUBLIC_URL=http://localhost:8080 ;;
+    esac
     PORT_EDGE=$((8080 + o))
     PORT_SOURCE=$((8000 + o))
     PORT_GATEWAY=$((8100 + o))

@@ -36,5 +36,6 @@ pub mod events {
         pub const CHAT_MESSAGE_CREATED: &str = "chat.message.created";
         pub const STREAM_STARTED: &str = "stream.started";
         pub const STREAM_ENDED: &str = "stream.ended";
+        pub const STREAM_STATS: &str = "stream.stats";
     }
 }

@@ -15,6 +15,8 @@ pub enum AuthError {
     #[error("You are not signed in")]
     NoSession,
     #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
     NotFound(String),
     #[error("This link has expired: ask for a new one")]
     TokenExpired,
@@ -37,7 +39,9 @@ impl From<AuthError> for Status {
         let code = match &error {
             AuthError::InvalidInput(_) => Code::InvalidArgument,
             AuthError::Conflict(_) => Code::AlreadyExists,
-            AuthError::WrongCredentials | AuthError::NoSession => Code::Unauthenticated,
+            AuthError::WrongCredentials | AuthError::NoSession | AuthError::Unauthenticated(_) => {
+                Code::Unauthenticated
+            }
             AuthError::EmailNotConfirmed => Code::PermissionDenied,
             AuthError::NotFound(_) => Code::NotFound,
             AuthError::TokenExpired => Code::FailedPrecondition,

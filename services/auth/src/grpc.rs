@@ -3,9 +3,10 @@
 
 use deadpool_postgres::Pool;
 use livestreamer_proto::auth::{
-    ConfirmEmailRequest, ConfirmEmailResponse, GetMeRequest, GetVerificationKeyRequest,
-    ResolveSessionRequest, ResolveSessionResponse, SignInRequest, SignInResponse, SignOutRequest,
-    SignOutResponse, SignUpRequest, SignUpResponse, User, VerificationKey, auth_server::Auth,
+    AuthenticateStreamKeyRequest, ConfirmEmailRequest, ConfirmEmailResponse, GetMeRequest,
+    GetVerificationKeyRequest, ResolveSessionRequest, ResolveSessionResponse, SignInRequest,
+    SignInResponse, SignOutRequest, SignOutResponse, SignUpRequest, SignUpResponse, User,
+    VerificationKey, auth_server::Auth,
 };
 use service_kit::clock::now_ms;
 use service_kit::internal_token::TokenVerifier;
@@ -18,7 +19,7 @@ use crate::{
     mail::MailJobs,
     passwords,
     repo::{self, TokenPurpose},
-    secrets::{random_token, token_hash},
+    secrets::{random_token, same_hash, token_hash},
     sessions::SessionStore,
     signer::TokenSigner,
 };
@@ -153,10 +154,38 @@ impl AuthService {
             self.sessions.delete(&request.session_id).await?;
             return Err(AuthError::NoSession);
         };
+        self.identified(record)
+    }
+
+    async fn authenticate_stream_key(
+        &self,
+        request: AuthenticateStreamKeyRequest,
+    ) -> Result<ResolveSessionResponse, AuthError> {
+        let wrong = || AuthError::Unauthenticated("Wrong username or stream key".to_owned());
+        if request.username.len() > 64
+            || request.stream_key.is_empty()
+            || request.stream_key.len() > 128
+        {
+            return Err(wrong());
+        }
+        let (user_id, stored) = repo::stream_key_of(&self.pool, &request.username)
+            .await?
+            .ok_or_else(wrong)?;
+        if !same_hash(&token_hash(&request.stream_key), &stored) {
+            return Err(wrong());
+        }
+        let record = repo::user(&self.pool.get().await?, user_id)
+            .await?
+            .ok_or_else(wrong)?;
+        self.identified(record)
+    }
+
+    /// The user and a fresh internal token naming them.
+    fn identified(&self, record: repo::UserRecord) -> Result<ResolveSessionResponse, AuthError> {
         let token = self
             .signer
             .sign(
-                user_id,
+                record.user.user_id,
                 &record.user.username,
                 &record.user.role,
                 record.permissions,
@@ -215,6 +244,15 @@ impl Auth for AuthService {
     ) -> Result<Response<ResolveSessionResponse>, Status> {
         Ok(Response::new(
             AuthService::resolve_session(self, request.into_inner()).await?,
+        ))
+    }
+
+    async fn authenticate_stream_key(
+        &self,
+        request: Request<AuthenticateStreamKeyRequest>,
+    ) -> Result<Response<ResolveSessionResponse>, Status> {
+        Ok(Response::new(
+            AuthService::authenticate_stream_key(self, request.into_inner()).await?,
         ))
     }
 

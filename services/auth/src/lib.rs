@@ -28,10 +28,16 @@ use tokio::net::TcpListener;
 
 pub use config::Config;
 
-pub const MIGRATIONS: &[Migration] = &[(
-    "0001_accounts",
-    include_str!("../../../migrations/auth/0001_accounts.sql"),
-)];
+pub const MIGRATIONS: &[Migration] = &[
+    (
+        "0001_accounts",
+        include_str!("../../../migrations/auth/0001_accounts.sql"),
+    ),
+    (
+        "0002_stream_keys",
+        include_str!("../../../migrations/auth/0002_stream_keys.sql"),
+    ),
+];
 
 /// Runs the service on `config.listen` until shutdown.
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {

@@ -222,3 +222,19 @@ pub async fn user(
     };
     Ok(Some(UserRecord { user, permissions }))
 }
+
+/// The live, confirmed user named `username` and the hash of their stream key, if they have one.
+pub async fn stream_key_of(
+    pool: &Pool,
+    username: &str,
+) -> Result<Option<(i64, Vec<u8>)>, AuthError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT u.user_id, k.key_hash FROM auth.users u JOIN auth.stream_keys k USING (user_id)
+             WHERE lower(u.username) = lower($1) AND u.deleted_at IS NULL AND u.is_email_confirmed",
+            &[&username],
+        )
+        .await?;
+    Ok(row.map(|row| (row.get(0), row.get(1))))
+}

@@ -15,6 +15,11 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// Compares two hashes in time that does not depend on where they differ.
+pub fn same_hash(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,5 +36,7 @@ mod tests {
         );
         assert_eq!(token_hash(&a).len(), 32);
         assert_ne!(token_hash(&a), token_hash(&b));
+        assert!(same_hash(&token_hash(&a), &token_hash(&a)));
+        assert!(!same_hash(&token_hash(&a), &token_hash(&b)));
     }
 }

@@ -27,7 +27,7 @@ impl Title {
 }
 
 /// At most 800 characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Description(String);
 
 impl Description {

@@ -3,7 +3,7 @@
 use deadpool_postgres::Pool;
 use livestreamer_proto::broadcasts::{
     AuthorizeStreamRequest, Broadcast, CreateBroadcastRequest, GetBroadcastRequest,
-    broadcasts_server::Broadcasts,
+    GoLiveNowRequest, broadcasts_server::Broadcasts,
 };
 use service_kit::clock::now_ms;
 use service_kit::internal_token::TokenVerifier;
@@ -82,6 +82,40 @@ impl Broadcasts for BroadcastsService {
         if !broadcast.is_visible && !is_owner && !is_moderator {
             return Err(BroadcastError::NotFound(id).into());
         }
+        Ok(Response::new(broadcast))
+    }
+
+    async fn go_live_now(
+        &self,
+        request: Request<GoLiveNowRequest>,
+    ) -> Result<Response<Broadcast>, Status> {
+        let caller = self.verifier.caller(&request).await?;
+        caller.require("own_audio_stream", "create")?;
+        let wanted = request.get_ref();
+        // Source tools set their names casually: a name that is not a valid title gives the default.
+        let title = Title::parse(&wanted.title).or_else(|_| {
+            Title::parse(&format!(
+                "Live {}",
+                chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+            ))
+        });
+        let title = title.map_err(BroadcastError::InvalidInput)?;
+        let description =
+            Description::parse(&wanted.description).unwrap_or_else(|_| Description::default());
+        let client = self.pool.get().await.map_err(BroadcastError::from)?;
+        let broadcast = repo::go_live_now(
+            &client,
+            caller.user_id,
+            &caller.username,
+            &title,
+            &description,
+        )
+        .await?;
+        tracing::info!(
+            broadcast_id = broadcast.broadcast_id,
+            user_id = caller.user_id,
+            "went live now"
+        );
         Ok(Response::new(broadcast))
     }
 

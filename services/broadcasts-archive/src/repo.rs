@@ -127,3 +127,57 @@ pub async fn end_stream(
         .await?;
     Ok(())
 }
+
+/// "Go live now": marks live the owner's broadcast whose window contains now, or creates one of an
+/// hour starting now (live at once) when there is none.
+pub async fn go_live_now(
+    client: &impl GenericClient,
+    user_id: i64,
+    username: &str,
+    title: &Title,
+    description: &Description,
+) -> Result<Broadcast, BroadcastError> {
+    let scheduled = client
+        .query_opt(
+            &format!(
+                "WITH target AS (
+                     SELECT broadcast_id, is_live FROM broadcasts.broadcasts
+                     WHERE user_id = $1 AND now() >= start_at AND now() < end_at
+                     ORDER BY start_at LIMIT 1 FOR UPDATE)
+                 UPDATE broadcasts.broadcasts b
+                 SET is_live = true, went_live_at = now(), ended_at = NULL
+                 FROM target WHERE b.broadcast_id = target.broadcast_id AND NOT target.is_live
+                 RETURNING {}",
+                COLUMNS.replace("broadcast_id,", "b.broadcast_id,")
+            ),
+            &[&user_id],
+        )
+        .await?;
+    if let Some(row) = scheduled {
+        return Ok(broadcast(&row));
+    }
+    let live_now = client
+        .query_opt(
+            "SELECT 1 FROM broadcasts.broadcasts
+             WHERE user_id = $1 AND is_live AND now() >= start_at AND now() < end_at",
+            &[&user_id],
+        )
+        .await?;
+    if live_now.is_some() {
+        return Err(BroadcastError::Conflict(
+            "Your broadcast scheduled for now is already live".to_owned(),
+        ));
+    }
+    let row = client
+        .query_one(
+            &format!(
+                "INSERT INTO broadcasts.broadcasts
+                     (user_id, username, title, description, start_at, end_at, is_live, went_live_at)
+                 VALUES ($1, $2, $3, $4, now(), now() + interval '1 hour', true, now())
+                 RETURNING {COLUMNS}"
+            ),
+            &[&user_id, &username, &title.as_str(), &description.as_str()],
+        )
+        .await?;
+    Ok(broadcast(&row))
+}
