@@ -10,6 +10,9 @@ pub struct Config {
     pub broadcasts_url: String,
     pub amqp_url: String,
     pub amqp_exchange: String,
+    pub redis_url: String,
+    /// Prefix of every Redis key (tests use a unique one).
+    pub redis_prefix: String,
     /// The site's public origin: cookies are `Secure` when it is https, and browsers' `Origin`
     /// headers are compared with it (and with the request's own host).
     pub public_url: String,
@@ -27,6 +30,8 @@ impl Config {
             broadcasts_url: env.string("BROADCASTS_URL", defaults::BROADCASTS_URL),
             amqp_url: env.string("AMQP_URL", defaults::AMQP_URL),
             amqp_exchange: env.string("AMQP_EXCHANGE", defaults::AMQP_EXCHANGE),
+            redis_url: env.string("REDIS_URL", defaults::REDIS_URL),
+            redis_prefix: env.string("REDIS_PREFIX", defaults::REDIS_PREFIX),
             public_url: env
                 .string("PUBLIC_URL", defaults::PUBLIC_URL)
                 .trim_end_matches('/')

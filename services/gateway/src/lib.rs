@@ -46,6 +46,8 @@ pub struct AppState {
     pub broadcasts: BroadcastsClient<Channel>,
     pub chat: ChatClient<Channel>,
     pub hub: Arc<ws::hub::Hub>,
+    /// Shared by every gateway replica: rate limits, presence.
+    pub redis: deadpool_redis::Pool,
     pub shutdown: Shutdown,
 }
 
@@ -62,6 +64,7 @@ impl AppState {
             broadcasts: BroadcastsClient::new(channel(&config.broadcasts_url)?),
             chat: ChatClient::new(channel(&config.chat_url)?),
             hub: Arc::new(ws::hub::Hub::new(config.ws_send_queue)),
+            redis: service_kit::redis::pool(&config.redis_url)?,
             config: Arc::new(config),
             shutdown,
         })
@@ -100,7 +103,9 @@ pub async fn serve_on(
     let bus = EventBus::new(config.amqp_url.clone(), config.amqp_exchange.clone());
     let state = AppState::new(config, shutdown.clone())?;
     let consumer = ConsumerState::default();
-    let readiness = Readiness::new().consumer("rabbitmq", consumer.clone());
+    let readiness = Readiness::new()
+        .consumer("rabbitmq", consumer.clone())
+        .redis(state.redis.clone());
     readiness.mark_started();
 
     let hub = state.hub.clone();
