@@ -40,6 +40,7 @@ services_check_binaries() {
 services_env() {
     stack_shared_env
     stack_listen_env
+    printf 'RELAY_RECORDINGS_DIR=%s\n' "$DATA_DIR/recordings"
     printf 'RUST_LOG=%s\n' "${RUST_LOG:-info}"
 }
 

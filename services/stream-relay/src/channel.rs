@@ -13,7 +13,7 @@
 //!   by the channel's watcher, which closes his connection.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::VecDeque,
     sync::{
         Arc, Mutex, MutexGuard, PoisonError, Weak,
         atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -27,7 +27,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// A 128 kbit/s, 44.1 kHz frame: sizes the ring from `queue_bytes`.
 const TYPICAL_FRAME_BYTES: usize = 418;
@@ -45,7 +45,7 @@ pub struct Limits {
 }
 
 /// Takes a std lock; a panic elsewhere while holding it leaves plain data behind, still usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -290,62 +290,12 @@ impl Drop for Listener {
     }
 }
 
-/// The broadcast is already live in this relay.
-#[derive(Debug, thiserror::Error)]
-#[error("broadcast {0} is already live")]
-pub struct AlreadyLive(pub i64);
-
-/// The live channels of this relay, by broadcast id and by (case-insensitive) username.
-#[derive(Debug, Default)]
-pub struct Registry {
-    index: Mutex<Index>,
-}
-
-#[derive(Debug, Default)]
-struct Index {
-    by_id: HashMap<i64, Arc<LiveChannel>>,
-    by_username: HashMap<String, i64>,
-}
-
-impl Registry {
-    pub fn insert(&self, channel: Arc<LiveChannel>) -> Result<(), AlreadyLive> {
-        let mut index = lock(&self.index);
-        let id = channel.id();
-        if index.by_id.contains_key(&id) {
-            return Err(AlreadyLive(id));
-        }
-        index
-            .by_username
-            .insert(channel.broadcast.username.to_lowercase(), id);
-        index.by_id.insert(id, channel);
-        Ok(())
+impl crate::registry::Registered for LiveChannel {
+    fn id(&self) -> i64 {
+        self.broadcast.broadcast_id
     }
 
-    pub fn get(&self, broadcast_id: i64) -> Option<Arc<LiveChannel>> {
-        lock(&self.index).by_id.get(&broadcast_id).cloned()
-    }
-
-    /// What `username` streams now (the latest, should he stream twice at once).
-    pub fn by_username(&self, username: &str) -> Option<Arc<LiveChannel>> {
-        let index = lock(&self.index);
-        let id = index.by_username.get(&username.to_lowercase())?;
-        index.by_id.get(id).cloned()
-    }
-
-    pub fn remove(&self, broadcast_id: i64) -> Option<Arc<LiveChannel>> {
-        let mut index = lock(&self.index);
-        let channel = index.by_id.remove(&broadcast_id)?;
-        let username = channel.broadcast.username.to_lowercase();
-        if index.by_username.get(&username) == Some(&broadcast_id) {
-            let other = index
-                .by_id
-                .values()
-                .find(|c| c.broadcast.username.to_lowercase() == username);
-            match other.map(|c| c.id()) {
-                Some(other) => index.by_username.insert(username, other),
-                None => index.by_username.remove(&username),
-            };
-        }
-        Some(channel)
+    fn username(&self) -> &str {
+        &self.broadcast.username
     }
 }

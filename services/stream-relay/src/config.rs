@@ -1,6 +1,8 @@
 //! The relay's settings (prefix `RELAY_`, shared `LIVESTREAMER_`), over defaults that match the dev
 //! stack (see docs/RUNTIME.md).
 
+use std::{path::PathBuf, time::Duration};
+
 use service_kit::config::{ConfigError, Env, defaults};
 
 #[derive(Clone)]
@@ -18,6 +20,14 @@ pub struct Config {
     pub burst_bytes: usize,
     /// How far a listener may fall behind the live edge before he is dropped (Icecast's queue-size).
     pub queue_bytes: usize,
+    /// Redis keeps the listener counts of every replica; it may carry a password, so never logged.
+    pub redis_url: String,
+    pub redis_prefix: String,
+    /// Where each broadcast's MP3 recording is written (a Kubernetes volume in production).
+    pub recordings_dir: PathBuf,
+    /// How long listeners stay connected after the source's connection broke, waiting for it to
+    /// come back (same user, same broadcast) before the broadcast ends.
+    pub source_grace: Duration,
 }
 
 impl Config {
@@ -32,6 +42,10 @@ impl Config {
             amqp_exchange: env.string("AMQP_EXCHANGE", defaults::AMQP_EXCHANGE),
             burst_bytes: env.parse("BURST_BYTES", 65_536)?,
             queue_bytes: env.parse("QUEUE_BYTES", 524_288)?,
+            redis_url: env.string("REDIS_URL", defaults::REDIS_URL),
+            redis_prefix: env.string("REDIS_PREFIX", defaults::REDIS_PREFIX),
+            recordings_dir: env.string("RECORDINGS_DIR", "recordings").into(),
+            source_grace: Duration::from_millis(env.parse("SOURCE_GRACE_MS", 10_000)?),
         })
     }
 }
@@ -48,6 +62,10 @@ impl std::fmt::Debug for Config {
             .field("amqp_exchange", &self.amqp_exchange)
             .field("burst_bytes", &self.burst_bytes)
             .field("queue_bytes", &self.queue_bytes)
+            .field("redis_url", &"<redacted>")
+            .field("redis_prefix", &self.redis_prefix)
+            .field("recordings_dir", &self.recordings_dir)
+            .field("source_grace", &self.source_grace)
             .finish()
     }
 }

@@ -26,6 +26,10 @@ pub enum RelayError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("The range asked for is outside the recording's {0} bytes")]
+    RangeNotSatisfiable(u64),
+    #[error("The request head is larger than this server reads")]
+    HeadTooLarge,
 }
 
 impl RelayError {
@@ -39,6 +43,8 @@ impl RelayError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         }
     }
 

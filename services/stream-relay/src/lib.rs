@@ -8,16 +8,33 @@
 //! bodies are long-lived streams ([`server`]).
 //!
 //! Two ports serve the same routes: the HTTP port behind the edge proxy, and the source port that
-//! Icecast clients reach through a TCP pass-through (their own protocol arrives with a later issue).
+//! Icecast clients reach through a TCP pass-through, where a look at each request head before hyper
+//! ([`preface`]) lets close-delimited Icecast sources in ([`icecast`]). A broadcast outlives a dropped
+//! source for a grace period ([`live`]); its life from start to end is one task ([`lifecycle`]),
+//! which counts listeners over all replicas in Redis ([`audience`]), paces `stream.stats`
+//! ([`stats`]), and records it to disk ([`recording`], served by [`playback`]).
 
+pub mod audience;
 pub mod channel;
 pub mod config;
 pub mod error;
+pub mod events;
+pub mod icecast;
 pub mod ingest;
+pub mod lifecycle;
 pub mod listen;
+pub mod live;
+pub mod playback;
+pub mod preface;
+pub mod range;
+pub mod recording;
+pub mod registry;
 pub mod response;
+pub mod rewind;
 pub mod routes;
 pub mod server;
+pub mod source;
+pub mod stats;
 pub mod upstream;
 
 use std::{sync::Arc, time::Duration};
@@ -33,7 +50,7 @@ use tokio::net::TcpListener;
 pub use config::Config;
 
 use crate::{
-    channel::{Limits, Registry},
+    audience::Audience, channel::Limits, live::Live, registry::Registry, server::Port,
     upstream::Upstream,
 };
 
@@ -42,7 +59,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What every request handler shares.
 pub struct AppState {
-    pub registry: Registry,
+    pub config: Config,
+    pub registry: Registry<Live>,
+    pub audience: Audience,
     pub upstream: Upstream,
     pub publisher: EventPublisher,
     pub readiness: Readiness,
@@ -54,8 +73,11 @@ impl AppState {
     pub fn new(config: &Config, shutdown: Shutdown) -> anyhow::Result<Self> {
         let bus = EventBus::new(config.amqp_url.clone(), config.amqp_exchange.clone());
         let publisher = EventPublisher::new(bus);
+        let redis = service_kit::redis::pool(&config.redis_url)?;
         Ok(Self {
+            config: config.clone(),
             registry: Registry::default(),
+            audience: Audience::new(redis, &config.redis_prefix, audience::replica_name()),
             upstream: Upstream::new(&config.auth_url, &config.broadcasts_url)?,
             readiness: Readiness::new().rabbitmq(publisher.clone()),
             publisher,
@@ -88,8 +110,8 @@ pub async fn serve_on(
 
     let serving = async {
         tokio::join!(
-            server::accept(http, state.clone()),
-            server::accept(source, state.clone())
+            server::accept(http, state.clone(), Port::Http),
+            server::accept(source, state.clone(), Port::Source)
         )
     };
     let deadline = async {

@@ -48,6 +48,7 @@ pub async fn handle(
         Target::Broadcast(id) => state.registry.get(*id),
         Target::User(username) => state.registry.by_username(username),
     }
+    .map(|live| live.channel.clone())
     .ok_or_else(|| target.not_live())?;
     if !channel.broadcast().is_visible && !is_owner(state, headers, &channel).await? {
         return Err(target.not_live());

@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     AppState,
     error::RelayError,
-    ingest,
+    ingest::{self, IngestRoute},
     listen::{self, Target},
+    playback,
     response::{self, Body},
 };
 
@@ -25,8 +26,14 @@ enum Route {
     Readyz,
     /// `PUT /api/v1/users/me/broadcasts/{id}/stream`
     Ingest(i64),
-    /// `GET /api/v1/broadcasts/{id}/stream`, `GET /live/{username}`
-    Listen(Target),
+    /// `PUT /api/v1/users/me/stream`
+    GoLiveNow,
+    /// `GET /api/v1/broadcasts/{id}/stream`
+    Listen(i64),
+    /// `GET /live/{username}` (listen) and `PUT /live/{username}` (an Icecast source, framed body)
+    Live(String),
+    /// `GET /api/v1/broadcasts/{id}/recording`
+    Recording(i64),
 }
 
 impl Route {
@@ -38,19 +45,18 @@ impl Route {
             ["api", "v1", "users", "me", "broadcasts", id, "stream"] => {
                 Some(Self::Ingest(parse_id(id)?))
             }
-            ["api", "v1", "broadcasts", id, "stream"] => {
-                Some(Self::Listen(Target::Broadcast(parse_id(id)?)))
-            }
-            ["live", username] if is_username(username) => {
-                Some(Self::Listen(Target::User((*username).to_owned())))
-            }
+            ["api", "v1", "users", "me", "stream"] => Some(Self::GoLiveNow),
+            ["api", "v1", "broadcasts", id, "stream"] => Some(Self::Listen(parse_id(id)?)),
+            ["api", "v1", "broadcasts", id, "recording"] => Some(Self::Recording(parse_id(id)?)),
+            ["live", username] if is_username(username) => Some(Self::Live((*username).to_owned())),
             _ => None,
         }
     }
 
     fn allows(&self, method: &Method) -> Result<(), RelayError> {
         let (allowed, allow): (&[Method], _) = match self {
-            Self::Ingest(_) => (&[Method::PUT], "PUT"),
+            Self::Ingest(_) | Self::GoLiveNow => (&[Method::PUT], "PUT"),
+            Self::Live(_) => (&[Method::GET, Method::HEAD, Method::PUT], "GET, HEAD, PUT"),
             _ => (&[Method::GET, Method::HEAD], "GET, HEAD"),
         };
         if allowed.contains(method) {
@@ -69,7 +75,7 @@ fn parse_id(raw: &str) -> Option<i64> {
 }
 
 /// The alphabet of usernames (3 to 16 of `[A-Za-z0-9._-]`).
-fn is_username(raw: &str) -> bool {
+pub fn is_username(raw: &str) -> bool {
     (3..=16).contains(&raw.len())
         && raw
             .bytes()
@@ -97,9 +103,32 @@ pub async fn handle(
             let (status, report) = state.readiness.response().await;
             Ok(response::json(status, &report))
         }
-        Ok(Route::Ingest(id)) => ingest::handle(state.clone(), &parts.headers, body, id).await,
-        Ok(Route::Listen(target)) => {
+        Ok(Route::Ingest(id)) => {
+            ingest::handle(
+                state.clone(),
+                &parts.headers,
+                body,
+                IngestRoute::Scheduled(id),
+            )
+            .await
+        }
+        Ok(Route::GoLiveNow) => {
+            ingest::handle(state.clone(), &parts.headers, body, IngestRoute::Now).await
+        }
+        Ok(Route::Live(username)) if parts.method == Method::PUT => {
+            let route = IngestRoute::Icecast(username);
+            ingest::handle(state.clone(), &parts.headers, body, route).await
+        }
+        Ok(Route::Live(username)) => {
+            let target = Target::User(username);
             listen::handle(&state, &parts.method, &parts.headers, target, &abort).await
+        }
+        Ok(Route::Listen(id)) => {
+            let target = Target::Broadcast(id);
+            listen::handle(&state, &parts.method, &parts.headers, target, &abort).await
+        }
+        Ok(Route::Recording(id)) => {
+            playback::handle(&state, &parts.method, &parts.headers, id).await
         }
     };
     result.unwrap_or_else(|error| {
@@ -122,11 +151,19 @@ mod tests {
         );
         assert_eq!(
             Route::parse("/api/v1/broadcasts/7/stream"),
-            Some(Route::Listen(Target::Broadcast(7)))
+            Some(Route::Listen(7))
         );
         assert_eq!(
             Route::parse("/live/dj.Owl"),
-            Some(Route::Listen(Target::User("dj.Owl".into())))
+            Some(Route::Live("dj.Owl".into()))
+        );
+        assert_eq!(
+            Route::parse("/api/v1/users/me/stream"),
+            Some(Route::GoLiveNow)
+        );
+        assert_eq!(
+            Route::parse("/api/v1/broadcasts/7/recording"),
+            Some(Route::Recording(7))
         );
         assert_eq!(Route::parse("/healthz"), Some(Route::Healthz));
         assert_eq!(Route::parse("/readyz"), Some(Route::Readyz));
@@ -156,11 +193,10 @@ mod tests {
         assert!(Route::Ingest(1).allows(&Method::PUT).is_ok());
         let error = Route::Ingest(1).allows(&Method::GET).unwrap_err();
         assert_eq!(error.status(), StatusCode::METHOD_NOT_ALLOWED);
-        assert!(
-            Route::Listen(Target::Broadcast(1))
-                .allows(&Method::HEAD)
-                .is_ok()
-        );
+        assert!(Route::Listen(1).allows(&Method::HEAD).is_ok());
+        assert!(Route::Listen(1).allows(&Method::PUT).is_err());
+        assert!(Route::Live("dj".into()).allows(&Method::PUT).is_ok());
+        assert!(Route::GoLiveNow.allows(&Method::PUT).is_ok());
         assert!(Route::Healthz.allows(&Method::POST).is_err());
     }
 }

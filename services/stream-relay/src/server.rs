@@ -4,18 +4,39 @@
 //! of a listener who stopped reading (hyper never polls such a body again, so only closing the
 //! connection frees it). On shutdown each connection finishes its response (sources end their stream,
 //! listeners' bodies end with their channel) and closes; idle keep-alive connections close at once.
+//!
+//! On the source port each connection's request head is read first ([`crate::preface`]): a
+//! close-delimited Icecast source is served on the raw connection ([`crate::icecast`]), anything else
+//! goes to hyper with the bytes read put back ([`crate::rewind`]).
 
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use hyper::{server::conn::http1, service::service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::{
+    io::{AsyncRead, AsyncWrite},
     net::{TcpListener, TcpStream},
     task::JoinSet,
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::{AppState, routes};
+use crate::{
+    AppState,
+    error::RelayError,
+    icecast,
+    preface::{self, PrefaceError},
+    rewind::Rewind,
+    routes,
+};
+
+/// Which of the relay's ports a listener is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Port {
+    /// Behind the HTTP edge proxy: plain hyper.
+    Http,
+    /// The Icecast source port: request heads are looked at before hyper.
+    Source,
+}
 
 #[cfg(test)]
 mod tests;
@@ -26,7 +47,7 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// Serves `listener` until shutdown, then waits for its connections to finish.
-pub async fn accept(listener: TcpListener, state: Arc<AppState>) {
+pub async fn accept(listener: TcpListener, state: Arc<AppState>, port: Port) {
     let shutdown = state.shutdown.clone();
     let mut connections = JoinSet::new();
     loop {
@@ -36,7 +57,12 @@ pub async fn accept(listener: TcpListener, state: Arc<AppState>) {
         };
         match accepted {
             Ok((stream, _)) => {
-                connections.spawn(serve_connection(stream, state.clone()));
+                let state = state.clone();
+                let _ = stream.set_nodelay(true);
+                match port {
+                    Port::Http => connections.spawn(serve_connection(stream, state)),
+                    Port::Source => connections.spawn(serve_source_connection(stream, state)),
+                };
             }
             Err(error) => {
                 tracing::warn!(%error, "cannot accept a connection");
@@ -49,8 +75,42 @@ pub async fn accept(listener: TcpListener, state: Arc<AppState>) {
     while connections.join_next().await.is_some() {}
 }
 
-async fn serve_connection(stream: TcpStream, state: Arc<AppState>) {
-    let _ = stream.set_nodelay(true);
+/// A connection of the source port: a close-delimited source is served raw, the rest by hyper.
+async fn serve_source_connection(mut stream: TcpStream, state: Arc<AppState>) {
+    let read = tokio::time::timeout(HEADER_READ_TIMEOUT, preface::read(&mut stream));
+    let preface = tokio::select! {
+        read = read => read,
+        _ = state.shutdown.requested() => return,
+    };
+    let preface = match preface {
+        Ok(Ok(preface)) => preface,
+        Ok(Err(PrefaceError::TooLarge)) => {
+            let _ = icecast::write_response(&mut stream, RelayError::HeadTooLarge.into_response())
+                .await;
+            return;
+        }
+        Ok(Err(PrefaceError::Malformed(reason))) => {
+            let error = RelayError::BadRequest(format!("Malformed request: {reason}"));
+            let _ = icecast::write_response(&mut stream, error.into_response()).await;
+            return;
+        }
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "no request on the source port");
+            return;
+        }
+        Err(_) => return, // slowloris
+    };
+    if preface.head.is_close_delimited_source() {
+        icecast::serve(state, stream, preface).await;
+    } else {
+        serve_connection(Rewind::new(preface.bytes, stream), state).await;
+    }
+}
+
+async fn serve_connection<I>(stream: I, state: Arc<AppState>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let abort = CancellationToken::new();
     let service = {
         let (state, abort) = (state.clone(), abort.clone());

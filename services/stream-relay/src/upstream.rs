@@ -1,5 +1,6 @@
-//! The relay's questions to other services, over gRPC: auth ("who holds this session?") and
-//! broadcasts-archive ("may this user stream into this broadcast now?").
+//! The relay's questions to other services, over gRPC: auth ("who holds this session, or this stream
+//! key?") and broadcasts-archive ("may this user stream into this broadcast now?", "go live now",
+//! "may this caller see this broadcast?"). The relay holds no business rules of its own.
 //!
 //! The channels connect lazily, so the relay starts, serves listeners and reports its health while
 //! those services are still starting; a request that needs them then fails with 503, not a crash.
@@ -8,8 +9,14 @@ use std::time::Duration;
 
 use http::{HeaderMap, header};
 use livestreamer_proto::{
-    auth::{ResolveSessionRequest, auth_client::AuthClient},
-    broadcasts::{AuthorizeStreamRequest, Broadcast, broadcasts_client::BroadcastsClient},
+    auth::{
+        AuthenticateStreamKeyRequest, ResolveSessionRequest, ResolveSessionResponse,
+        auth_client::AuthClient,
+    },
+    broadcasts::{
+        AuthorizeStreamRequest, Broadcast, GetBroadcastRequest, GoLiveNowRequest,
+        broadcasts_client::BroadcastsClient,
+    },
 };
 use service_kit::internal_token;
 use tonic::transport::{Channel, Endpoint};
@@ -58,21 +65,22 @@ impl Upstream {
         let request = ResolveSessionRequest {
             session_id: session_id.to_owned(),
         };
-        let answer = self
-            .auth
-            .clone()
-            .resolve_session(request)
-            .await
-            .map_err(|status| RelayError::from_grpc(&status, "auth"))?
-            .into_inner();
-        let user = answer.user.ok_or_else(|| {
-            RelayError::Unavailable("The auth service answered without a user".into())
-        })?;
-        Ok(Session {
-            user_id: user.user_id,
-            username: user.username,
-            token: answer.internal_token,
-        })
+        let answer = self.auth.clone().resolve_session(request).await;
+        identified(answer)
+    }
+
+    /// The user whose stream key this is (Icecast sources' Basic auth); 401 when it is wrong.
+    pub async fn authenticate_stream_key(
+        &self,
+        username: &str,
+        stream_key: &str,
+    ) -> Result<Session, RelayError> {
+        let request = AuthenticateStreamKeyRequest {
+            username: username.to_owned(),
+            stream_key: stream_key.to_owned(),
+        };
+        let answer = self.auth.clone().authenticate_stream_key(request).await;
+        identified(answer)
     }
 
     /// Asks broadcasts-archive whether the token's user may stream into `broadcast_id` now; on yes the
@@ -84,13 +92,64 @@ impl Upstream {
     ) -> Result<Broadcast, RelayError> {
         let mut request = tonic::Request::new(AuthorizeStreamRequest { broadcast_id });
         internal_token::attach(&mut request, token);
-        self.broadcasts
-            .clone()
-            .authorize_stream(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|status| RelayError::from_grpc(&status, "broadcasts"))
+        broadcast(self.broadcasts.clone().authorize_stream(request).await)
     }
+
+    /// "Go live now": the caller's broadcast scheduled for now, or a new one titled `title` (an
+    /// unusable title gets broadcasts-archive's default); marked live and returned.
+    pub async fn go_live_now(
+        &self,
+        token: &str,
+        title: &str,
+        description: &str,
+    ) -> Result<Broadcast, RelayError> {
+        let mut request = tonic::Request::new(GoLiveNowRequest {
+            title: title.to_owned(),
+            description: description.to_owned(),
+        });
+        internal_token::attach(&mut request, token);
+        broadcast(self.broadcasts.clone().go_live_now(request).await)
+    }
+
+    /// A broadcast as the caller may see it (hidden ones only for their owner); `token` is `None`
+    /// for an anonymous caller. 404 when it does not exist or is not the caller's to see.
+    pub async fn get_broadcast(
+        &self,
+        token: Option<&str>,
+        broadcast_id: i64,
+    ) -> Result<Broadcast, RelayError> {
+        let mut request = tonic::Request::new(GetBroadcastRequest { broadcast_id });
+        if let Some(token) = token {
+            internal_token::attach(&mut request, token);
+        }
+        broadcast(self.broadcasts.clone().get_broadcast(request).await)
+    }
+}
+
+/// broadcasts-archive's answer naming a broadcast.
+fn broadcast(
+    answer: Result<tonic::Response<Broadcast>, tonic::Status>,
+) -> Result<Broadcast, RelayError> {
+    answer
+        .map(tonic::Response::into_inner)
+        .map_err(|status| RelayError::from_grpc(&status, "broadcasts"))
+}
+
+/// auth's answer naming a user, as a [`Session`].
+fn identified(
+    answer: Result<tonic::Response<ResolveSessionResponse>, tonic::Status>,
+) -> Result<Session, RelayError> {
+    let answer = answer
+        .map_err(|status| RelayError::from_grpc(&status, "auth"))?
+        .into_inner();
+    let user = answer.user.ok_or_else(|| {
+        RelayError::Unavailable("The auth service answered without a user".into())
+    })?;
+    Ok(Session {
+        user_id: user.user_id,
+        username: user.username,
+        token: answer.internal_token,
+    })
 }
 
 /// The value of the session cookie, from any of the request's `Cookie` headers.

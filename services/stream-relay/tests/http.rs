@@ -42,6 +42,10 @@ async fn spawn_relay() -> Relay {
         amqp_exchange: "relay-test".into(),
         burst_bytes: 65_536,
         queue_bytes: 524_288,
+        redis_url: "redis://127.0.0.1:1/".into(),
+        redis_prefix: "relay-test:".into(),
+        recordings_dir: std::env::temp_dir().join("relay-test-recordings"),
+        source_grace: std::time::Duration::from_secs(10),
     };
     let shutdown = Shutdown::new();
     let task = tokio::spawn(stream_relay::serve_on(

@@ -72,6 +72,22 @@ pub fn to_frame(
                 except_origin: None,
             }
         }
+        routing::STREAM_STATS => {
+            // The relay paces these (at most once a second on change); audio listeners, not sockets.
+            let event = livestreamer_proto::events::StreamStats::decode(payload)?;
+            RoomFrame {
+                room: event.broadcast_id,
+                message: frame(
+                    "stream:listeners",
+                    json!({
+                        "broadcastId": event.broadcast_id,
+                        "count": event.listener_count,
+                        "peak": event.listener_peak_count,
+                    }),
+                ),
+                except_origin: None,
+            }
+        }
         _ => return Ok(None),
     };
     Ok(Some(frame))

@@ -18,9 +18,8 @@ use tokio::{
     net::{TcpListener, TcpSocket, TcpStream},
 };
 
-use super::accept;
-use crate::{AppState, Config, channel::LiveChannel};
-use service_kit::clock::now_ms;
+use super::{Port, accept};
+use crate::{AppState, Config, channel::LiveChannel, live::Live};
 
 fn config(burst_bytes: usize, queue_bytes: usize) -> Config {
     Config {
@@ -32,6 +31,10 @@ fn config(burst_bytes: usize, queue_bytes: usize) -> Config {
         amqp_exchange: "test".into(),
         burst_bytes,
         queue_bytes,
+        redis_url: "redis://127.0.0.1:1/".into(),
+        redis_prefix: "relay-test:".into(),
+        recordings_dir: std::env::temp_dir().join("relay-test-recordings"),
+        source_grace: Duration::from_secs(10),
     }
 }
 
@@ -48,12 +51,18 @@ async fn relay_with_channel(
         is_visible: true,
         ..Default::default()
     };
-    let channel = LiveChannel::new(broadcast, now_ms(), state.limits);
-    state.registry.insert(channel.clone()).unwrap();
+    let live = Arc::new(Live::new(
+        broadcast,
+        state.limits,
+        &state.config.recordings_dir,
+        Duration::from_secs(10),
+    ));
+    let channel = live.channel.clone();
+    state.registry.insert(live).unwrap();
     tokio::spawn(channel.clone().watch_listeners());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(accept(listener, state.clone()));
+    tokio::spawn(accept(listener, state.clone(), Port::Http));
     (addr, state, channel)
 }
 
@@ -205,7 +214,12 @@ async fn a_hidden_broadcast_is_not_found_for_strangers() {
     };
     state
         .registry
-        .insert(LiveChannel::new(hidden, now_ms(), state.limits))
+        .insert(Arc::new(Live::new(
+            hidden,
+            state.limits,
+            &state.config.recordings_dir,
+            Duration::ZERO,
+        )))
         .unwrap();
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let head = open(&mut stream, "/api/v1/broadcasts/6/stream").await;
