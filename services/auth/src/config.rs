@@ -3,6 +3,8 @@
 use secrecy::SecretString;
 use service_kit::config::{ConfigError, Env, defaults};
 
+use crate::superadmin::Superadmin;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: String,
@@ -16,6 +18,8 @@ pub struct Config {
     /// The Ed25519 seed (base64, 32 bytes) that signs internal tokens; a fresh one per start if unset.
     pub signing_key: Option<SecretString>,
     pub session_ttl_secs: u64,
+    /// The administrator created at the first start, if configured.
+    pub superadmin: Option<Superadmin>,
 }
 
 impl Config {
@@ -34,6 +38,7 @@ impl Config {
                 .to_owned(),
             signing_key: env.get("SIGNING_KEY").map(|(_, v)| v.into()),
             session_ttl_secs: env.parse("SESSION_TTL_SECS", 14 * 24 * 3600)?,
+            superadmin: Superadmin::from_env(&env)?,
         })
     }
 }

@@ -1,4 +1,5 @@
-//! Everything that can go wrong in auth, turned into a gRPC status in one place.
+//! Everything that can go wrong in auth, turned into a gRPC status in one place. Statuses the gRPC
+//! codes cannot say (410, 413, 415) travel in the `x-http-status` metadata the gateway honours.
 
 use tonic::{Code, Status};
 
@@ -16,10 +17,18 @@ pub enum AuthError {
     NoSession,
     #[error("{0}")]
     Unauthenticated(String),
+    /// The caller's internal token was missing, forged or expired, or lacks a permission: the
+    /// verifier's own status.
+    #[error("{}", .0.message())]
+    Caller(Status),
     #[error("{0}")]
     NotFound(String),
     #[error("This link has expired: ask for a new one")]
     TokenExpired,
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    UnsupportedMedia(String),
     #[error("database: {0}")]
     Database(#[from] tokio_postgres::Error),
     #[error("database pool: {0}")]
@@ -34,17 +43,27 @@ pub enum AuthError {
     Internal(String),
 }
 
+impl From<Status> for AuthError {
+    fn from(status: Status) -> Self {
+        AuthError::Caller(status)
+    }
+}
+
 impl From<AuthError> for Status {
     fn from(error: AuthError) -> Self {
-        let code = match &error {
-            AuthError::InvalidInput(_) => Code::InvalidArgument,
-            AuthError::Conflict(_) => Code::AlreadyExists,
+        let (code, http) = match &error {
+            AuthError::InvalidInput(_) => (Code::InvalidArgument, None),
+            AuthError::Conflict(_) => (Code::AlreadyExists, None),
             AuthError::WrongCredentials | AuthError::NoSession | AuthError::Unauthenticated(_) => {
-                Code::Unauthenticated
+                (Code::Unauthenticated, None)
             }
-            AuthError::EmailNotConfirmed => Code::PermissionDenied,
-            AuthError::NotFound(_) => Code::NotFound,
-            AuthError::TokenExpired => Code::FailedPrecondition,
+            AuthError::EmailNotConfirmed => (Code::PermissionDenied, None),
+            AuthError::NotFound(_) => (Code::NotFound, None),
+            // The public API answers an expired link with 410 Gone.
+            AuthError::TokenExpired => (Code::FailedPrecondition, Some("410")),
+            AuthError::TooLarge(_) => (Code::OutOfRange, Some("413")),
+            AuthError::UnsupportedMedia(_) => (Code::InvalidArgument, Some("415")),
+            AuthError::Caller(status) => (status.code(), None),
             AuthError::Database(_)
             | AuthError::Pool(_)
             | AuthError::Redis(_)
@@ -58,11 +77,10 @@ impl From<AuthError> for Status {
             }
         };
         let mut status = Status::new(code, error.to_string());
-        if matches!(error, AuthError::TokenExpired) {
-            // The public API answers an expired link with 410 Gone.
+        if let Some(http) = http {
             status
                 .metadata_mut()
-                .insert("x-http-status", "410".parse().expect("ascii"));
+                .insert("x-http-status", http.parse().expect("ascii"));
         }
         status
     }

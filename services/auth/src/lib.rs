@@ -7,10 +7,12 @@ pub mod error;
 pub mod grpc;
 pub mod mail;
 pub mod passwords;
+pub mod pictures;
 pub mod repo;
 pub mod secrets;
 pub mod sessions;
 pub mod signer;
+pub mod superadmin;
 
 use std::sync::Arc;
 
@@ -18,6 +20,7 @@ use livestreamer_proto::auth::auth_server::AuthServer;
 use secrecy::ExposeSecret;
 use service_kit::{
     amqp::{EventBus, EventPublisher},
+    backoff::retry_until_ok,
     health::{self, Readiness},
     internal_token::TokenVerifier,
     postgres::{self, Migration},
@@ -36,6 +39,10 @@ pub const MIGRATIONS: &[Migration] = &[
     (
         "0002_stream_keys",
         include_str!("../../../migrations/auth/0002_stream_keys.sql"),
+    ),
+    (
+        "0003_profile_pictures",
+        include_str!("../../../migrations/auth/0003_profile_pictures.sql"),
     ),
 ];
 
@@ -73,15 +80,34 @@ pub async fn serve_on(
         .postgres(pool.clone())
         .redis(redis)
         .rabbitmq(publisher);
-    postgres::migrate_then_mark_started(
-        pool,
-        "auth",
-        MIGRATIONS,
-        readiness.clone(),
-        shutdown.clone(),
-    );
+    prepare_then_mark_started(pool, config.superadmin, readiness.clone(), shutdown.clone());
 
-    let routes = tonic::service::Routes::new(AuthServer::new(service));
+    let server =
+        AuthServer::new(service).max_decoding_message_size(pictures::MAX_UPLOAD_BYTES + 64 * 1024);
+    let routes = tonic::service::Routes::new(server);
     let router = serve::grpc_router(routes).merge(health::router(readiness));
     serve::serve(listener, router, shutdown).await
+}
+
+/// Applies the migrations and creates the superadmin as soon as PostgreSQL answers (retrying with
+/// backoff), then reports ready.
+fn prepare_then_mark_started(
+    pool: deadpool_postgres::Pool,
+    superadmin: Option<superadmin::Superadmin>,
+    readiness: Readiness,
+    shutdown: Shutdown,
+) {
+    tokio::spawn(async move {
+        let prepared = retry_until_ok("preparing the auth schema", &shutdown, || async {
+            postgres::migrate(&pool, "auth", MIGRATIONS).await?;
+            if let Some(admin) = &superadmin {
+                admin.ensure(&pool).await?;
+            }
+            anyhow::Ok(())
+        })
+        .await;
+        if prepared.is_some() {
+            readiness.mark_started();
+        }
+    });
 }

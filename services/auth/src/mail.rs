@@ -1,9 +1,10 @@
-//! The mail jobs auth queues for the mailer.
+//! The mail jobs auth queues for the mailer. Each carries an idempotency key that is the same for
+//! every redelivery of one job, so the mailer sends it once.
 
 use livestreamer_proto::events::{MailJob, MailKind, routing};
 use service_kit::amqp::EventPublisher;
 
-use crate::error::AuthError;
+use crate::{error::AuthError, secrets::token_hash};
 
 #[derive(Clone)]
 pub struct MailJobs {
@@ -26,14 +27,10 @@ impl MailJobs {
         username: &str,
         token: &str,
     ) -> Result<(), AuthError> {
-        let job = MailJob {
-            idempotency_key: format!("confirm-email:{}", hex(&crate::secrets::token_hash(token))),
-            kind: MailKind::ConfirmEmail as i32,
-            to: to.to_owned(),
-            username: username.to_owned(),
-            link: format!("{}/verify?token={token}", self.public_url),
-        };
-        Ok(self.publisher.publish(routing::MAIL_SEND, &job).await?)
+        let key = format!("confirm-email:{}", hex(&token_hash(token)));
+        let link = format!("{}/verify?token={token}", self.public_url);
+        self.queue(MailKind::ConfirmEmail, key, to, username, link)
+            .await
     }
 
     /// "Email confirmed": the welcome mail.
@@ -43,12 +40,39 @@ impl MailJobs {
         to: &str,
         username: &str,
     ) -> Result<(), AuthError> {
+        let link = format!("{}/signin", self.public_url);
+        let key = format!("email-confirmed:{user_id}");
+        self.queue(MailKind::EmailConfirmed, key, to, username, link)
+            .await
+    }
+
+    /// "Reset your password", with a link to the web app's reset page.
+    pub async fn reset_password(
+        &self,
+        to: &str,
+        username: &str,
+        token: &str,
+    ) -> Result<(), AuthError> {
+        let key = format!("reset-password:{}", hex(&token_hash(token)));
+        let link = format!("{}/reset-password?token={token}", self.public_url);
+        self.queue(MailKind::ResetPassword, key, to, username, link)
+            .await
+    }
+
+    async fn queue(
+        &self,
+        kind: MailKind,
+        idempotency_key: String,
+        to: &str,
+        username: &str,
+        link: String,
+    ) -> Result<(), AuthError> {
         let job = MailJob {
-            idempotency_key: format!("email-confirmed:{user_id}"),
-            kind: MailKind::EmailConfirmed as i32,
+            idempotency_key,
+            kind: kind as i32,
             to: to.to_owned(),
             username: username.to_owned(),
-            link: format!("{}/signin", self.public_url),
+            link,
         };
         Ok(self.publisher.publish(routing::MAIL_SEND, &job).await?)
     }

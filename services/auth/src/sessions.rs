@@ -1,7 +1,10 @@
 //! Browser sessions in Redis: `sess:<id>` holds the user id with a sliding expiry, and
 //! `user-sess:<user id>` indexes a user's sessions so that they can all be revoked at once.
 
-use deadpool_redis::{Pool, redis::AsyncCommands};
+use deadpool_redis::{
+    Pool,
+    redis::{AsyncCommands, Script},
+};
 
 use crate::{error::AuthError, secrets::random_token};
 
@@ -54,6 +57,12 @@ impl SessionStore {
         let user_id: Option<i64> = conn
             .get_ex(&key, deadpool_redis::redis::Expiry::EX(self.ttl_secs))
             .await?;
+        if let Some(user_id) = user_id {
+            // The index lives as long as the longest-lived session it lists.
+            let _: () = conn
+                .expire(self.index_key(user_id), self.ttl_secs as i64)
+                .await?;
+        }
         Ok(user_id)
     }
 
@@ -65,5 +74,24 @@ impl SessionStore {
             let _: () = conn.srem(self.index_key(user_id), session_id).await?;
         }
         Ok(())
+    }
+
+    /// Revokes every session of a user at once (deletion, password reset, role change); returns how
+    /// many there were. One script, so a session listed in the index cannot outlive it.
+    pub async fn revoke_all(&self, user_id: i64) -> Result<usize, AuthError> {
+        let script = Script::new(
+            r"local ids = redis.call('SMEMBERS', KEYS[1])
+              for _, id in ipairs(ids) do redis.call('DEL', ARGV[1] .. id) end
+              redis.call('DEL', KEYS[1])
+              return #ids",
+        );
+        let mut conn = self.pool.get().await?;
+        let revoked: usize = script
+            .key(self.index_key(user_id))
+            .arg(self.session_key(""))
+            .invoke_async(&mut conn)
+            .await?;
+        tracing::info!(user_id, revoked, "revoked every session of a user");
+        Ok(revoked)
     }
 }

@@ -1,108 +1,17 @@
-//! The auth service started for real on port 0, against the test stack's PostgreSQL, Redis and
-//! RabbitMQ, with a fresh database, key prefix and exchange per test; spoken to over gRPC.
+//! Sign-up, confirmation, sessions, deletion, and the internal token, over gRPC.
 
-use std::time::Duration;
+mod common;
 
-use livestreamer_proto::{
-    auth::{
-        ConfirmEmailRequest, GetMeRequest, ResolveSessionRequest, SignInRequest, SignOutRequest,
-        SignUpRequest, auth_client::AuthClient,
-    },
-    events::{MailJob, MailKind},
+use std::collections::BTreeMap;
+
+use common::{PASSWORD, SIGNING_SEED, login, sign_up, spawn_app, with_token};
+use livestreamer_proto::auth::{
+    AuthenticateStreamKeyRequest, ConfirmEmailRequest, DeleteMeRequest, GetMeRequest,
+    GetPublicProfileRequest, ResolveSessionRequest, RotateStreamKeyRequest, SignInRequest,
+    SignOutRequest, SignUpRequest,
 };
-use prost::Message;
-use service_kit::{internal_token, shutdown::Shutdown};
-use test_support::EventTap;
-use tonic::{Code, transport::Channel};
-
-struct TestApp {
-    client: AuthClient<Channel>,
-    mail: EventTap,
-    _shutdown: DropGuard,
-}
-
-struct DropGuard(Shutdown);
-impl Drop for DropGuard {
-    fn drop(&mut self) {
-        self.0.trigger();
-    }
-}
-
-async fn spawn_app() -> TestApp {
-    let name = test_support::unique_name();
-    let config = auth::Config {
-        listen: "127.0.0.1:0".into(),
-        database_url: test_support::fresh_database().await.into(),
-        redis_url: test_support::redis_url().into(),
-        redis_prefix: format!("{name}:"),
-        amqp_url: test_support::amqp_url().into(),
-        amqp_exchange: name.clone(),
-        public_url: "http://localhost:8080".into(),
-        signing_key: None,
-        session_ttl_secs: 3600,
-    };
-    let mail = EventTap::bind(&name, "mail.send").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = Shutdown::new();
-    tokio::spawn(auth::serve_on(listener, config, shutdown.clone()));
-    wait_until_ready(addr).await;
-    let client = AuthClient::connect(format!("http://{addr}")).await.unwrap();
-    TestApp {
-        client,
-        mail,
-        _shutdown: DropGuard(shutdown),
-    }
-}
-
-async fn wait_until_ready(addr: std::net::SocketAddr) {
-    for _ in 0..100 {
-        if let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let _ = stream
-                .write_all(b"GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-                .await;
-            let mut response = String::new();
-            let _ = stream.read_to_string(&mut response).await;
-            if response.starts_with("HTTP/1.1 200") {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("auth did not become ready within 10 s");
-}
-
-fn sign_up(username: &str) -> SignUpRequest {
-    SignUpRequest {
-        username: username.into(),
-        email: format!("{username}@example.com"),
-        password: "correct horse battery".into(),
-        display_name: None,
-    }
-}
-
-impl TestApp {
-    async fn next_mail(&mut self) -> MailJob {
-        let (key, payload) = self.mail.next().await;
-        assert_eq!(key, "mail.send");
-        MailJob::decode(payload.as_slice()).unwrap()
-    }
-
-    /// Signs up and confirms; returns the confirmation token used.
-    async fn confirmed_user(&mut self, username: &str) -> String {
-        self.client.sign_up(sign_up(username)).await.unwrap();
-        let mail = self.next_mail().await;
-        let token = mail.link.split("token=").nth(1).unwrap().to_owned();
-        self.client
-            .confirm_email(ConfirmEmailRequest {
-                token: token.clone(),
-            })
-            .await
-            .unwrap();
-        token
-    }
-}
+use livestreamer_proto::events::MailKind;
+use tonic::Code;
 
 #[tokio::test]
 async fn sign_up_sends_a_confirmation_link_that_works_once() {
@@ -117,16 +26,15 @@ async fn sign_up_sends_a_confirmation_link_that_works_once() {
         mail.link
     );
 
-    let login = SignInRequest {
-        login: "night.owl".into(),
-        password: "correct horse battery".into(),
-        previous_session_id: None,
-    };
-    let early = app.client.sign_in(login.clone()).await.unwrap_err();
+    let early = app
+        .client
+        .sign_in(login("night.owl", PASSWORD))
+        .await
+        .unwrap_err();
     assert_eq!(early.code(), Code::PermissionDenied);
     assert!(early.message().contains("confirmation mail"));
 
-    let token = mail.link.split("token=").nth(1).unwrap().to_owned();
+    let token = common::link_token(&mail);
     app.client
         .confirm_email(ConfirmEmailRequest {
             token: token.clone(),
@@ -141,22 +49,60 @@ async fn sign_up_sends_a_confirmation_link_that_works_once() {
         .unwrap_err();
     assert_eq!(again.code(), Code::NotFound);
 
-    let signed_in = app.client.sign_in(login).await.unwrap().into_inner();
+    let signed_in = app
+        .client
+        .sign_in(login("night.owl", PASSWORD))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(signed_in.user.unwrap().username, "night.owl");
+}
+
+#[tokio::test]
+async fn confirmation_links_expire_after_a_day_and_forged_ones_are_unknown() {
+    let mut app = spawn_app().await;
+    app.client.sign_up(sign_up("late.dj")).await.unwrap();
+    let token = common::link_token(&app.next_mail().await);
+    // 24 hours pass.
+    app.sql(
+        "UPDATE auth.email_tokens SET created_at = created_at - interval '24 hours',
+                                      expires_at = expires_at - interval '24 hours'",
+    )
+    .await;
+    let expired = app
+        .client
+        .confirm_email(ConfirmEmailRequest { token })
+        .await
+        .unwrap_err();
+    assert_eq!(expired.metadata().get("x-http-status").unwrap(), "410");
+    assert!(expired.message().contains("expired"));
+
+    for forged in ["AAAA", "' OR 1=1 --", "токен"] {
+        let error = app
+            .client
+            .confirm_email(ConfirmEmailRequest {
+                token: forged.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::NotFound, "{forged}");
+    }
+    let long = ConfirmEmailRequest {
+        token: "x".repeat(500),
+    };
+    assert_eq!(
+        app.client.confirm_email(long).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
 }
 
 #[tokio::test]
 async fn a_session_resolves_to_a_verifiable_token_until_signed_out() {
     let mut app = spawn_app().await;
     app.confirmed_user("dj_rosa").await;
-    let login = SignInRequest {
-        login: "DJ_ROSA@example.com".into(),
-        password: "correct horse battery".into(),
-        previous_session_id: None,
-    };
     let session_id = app
         .client
-        .sign_in(login)
+        .sign_in(login("DJ_ROSA@example.com", PASSWORD))
         .await
         .unwrap()
         .into_inner()
@@ -180,9 +126,7 @@ async fn a_session_resolves_to_a_verifiable_token_until_signed_out() {
             .iter()
             .any(|p| p.resource == "own_broadcast" && p.actions.contains(&"create".to_owned()))
     );
-
-    let mut me = tonic::Request::new(GetMeRequest {});
-    internal_token::attach(&mut me, &resolved.internal_token);
+    let me = with_token(&resolved.internal_token, GetMeRequest {});
     assert_eq!(
         app.client.get_me(me).await.unwrap().into_inner().user_id,
         user.user_id
@@ -194,12 +138,31 @@ async fn a_session_resolves_to_a_verifiable_token_until_signed_out() {
         })
         .await
         .unwrap();
-    let gone = app
-        .client
-        .resolve_session(ResolveSessionRequest { session_id })
-        .await
-        .unwrap_err();
+    let gone = app.token(&session_id).await.unwrap_err();
     assert_eq!(gone.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn signing_in_again_in_the_same_browser_replaces_the_old_session() {
+    let mut app = spawn_app().await;
+    app.confirmed_user("twice").await;
+    let first = app.session("twice").await;
+    let second = app
+        .client
+        .sign_in(SignInRequest {
+            previous_session_id: Some(first.clone()),
+            ..login("twice", PASSWORD)
+        })
+        .await
+        .expect("signing in while signed in works")
+        .into_inner()
+        .session_id;
+    assert_ne!(first, second);
+    assert_eq!(
+        app.token(&first).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    assert!(app.token(&second).await.is_ok());
 }
 
 #[tokio::test]
@@ -209,11 +172,11 @@ async fn every_invalid_field_is_named_and_taken_names_conflict() {
         username: "x".into(),
         email: "nope".into(),
         password: "short".into(),
-        display_name: None,
+        display_name: Some("\u{7}".into()),
     };
     let error = app.client.sign_up(bad).await.unwrap_err();
     assert_eq!(error.code(), Code::InvalidArgument);
-    for field in ["username", "email", "password"] {
+    for field in ["username", "email", "password", "displayName"] {
         assert!(
             error.message().contains(field),
             "{} should name {field}",
@@ -223,46 +186,218 @@ async fn every_invalid_field_is_named_and_taken_names_conflict() {
 
     app.client.sign_up(sign_up("taken")).await.unwrap();
     app.next_mail().await;
-    let same_name = app
-        .client
-        .sign_up(SignUpRequest {
-            email: "other@example.com".into(),
-            ..sign_up("TAKEN")
-        })
-        .await
-        .unwrap_err();
+    let same_name = SignUpRequest {
+        email: "other@example.com".into(),
+        ..sign_up("TAKEN")
+    };
+    let same_name = app.client.sign_up(same_name).await.unwrap_err();
     assert_eq!(same_name.code(), Code::AlreadyExists);
     assert!(same_name.message().contains("username"));
-    let same_email = app
-        .client
-        .sign_up(SignUpRequest {
-            email: "Taken@Example.com".into(),
-            ..sign_up("fresh")
-        })
-        .await
-        .unwrap_err();
+    let same_email = SignUpRequest {
+        email: "Taken@Example.com".into(),
+        ..sign_up("fresh")
+    };
+    let same_email = app.client.sign_up(same_email).await.unwrap_err();
     assert_eq!(same_email.code(), Code::AlreadyExists);
     assert!(same_email.message().contains("email"));
+}
+
+#[tokio::test]
+async fn sql_metacharacters_and_unicode_are_data_not_code() {
+    let mut app = spawn_app().await;
+    let injected = SignUpRequest {
+        username: "a'; DROP TABLE auth.users; --".into(),
+        email: "x'--@example.com".into(),
+        password: "пароль'; --🎧".into(),
+        display_name: Some("Ночная сова 🦉 \"quoted\" '; --".into()),
+    };
+    let error = app.client.sign_up(injected.clone()).await.unwrap_err();
+    assert_eq!(error.code(), Code::InvalidArgument);
+    assert!(error.message().contains("username"), "{}", error.message());
+
+    let accepted = SignUpRequest {
+        username: "owl".into(),
+        ..injected
+    };
+    app.client.sign_up(accepted).await.unwrap();
+    let token = common::link_token(&app.next_mail().await);
+    app.client
+        .confirm_email(ConfirmEmailRequest { token })
+        .await
+        .unwrap();
+    let user = app
+        .client
+        .sign_in(login("x'--@example.com", "пароль'; --🎧"))
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    assert_eq!(user.display_name, "Ночная сова 🦉 \"quoted\" '; --");
+    for login_name in ["' OR '1'='1", "owl' --", "%", "_wl"] {
+        let error = app
+            .client
+            .sign_in(login(login_name, "' OR '1'='1"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::Unauthenticated, "{login_name}");
+    }
 }
 
 #[tokio::test]
 async fn wrong_credentials_say_nothing_about_which_part_was_wrong() {
     let mut app = spawn_app().await;
     app.confirmed_user("mixer").await;
-    for (login, password) in [
+    for (name, password) in [
         ("mixer", "wrong password!"),
-        ("nobody", "correct horse battery"),
+        ("nobody", PASSWORD),
+        ("mixer", ""),
+    ] {
+        let error = app.client.sign_in(login(name, password)).await.unwrap_err();
+        let expected = if password.is_empty() {
+            Code::InvalidArgument
+        } else {
+            Code::Unauthenticated
+        };
+        assert_eq!(error.code(), expected);
+        if expected == Code::Unauthenticated {
+            assert_eq!(error.message(), "Wrong username, email or password");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_account_loses_its_sessions_sign_in_profile_and_stream_key_but_keeps_its_names() {
+    let mut app = spawn_app().await;
+    app.confirmed_user("leaver").await;
+    let sessions = [app.session("leaver").await, app.session("leaver").await];
+    let token = app.token(&sessions[0]).await.unwrap();
+    let key = app
+        .client
+        .rotate_stream_key(with_token(&token, RotateStreamKeyRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .stream_key
+        .unwrap();
+
+    app.client
+        .delete_me(with_token(&token, DeleteMeRequest {}))
+        .await
+        .unwrap();
+
+    for session in &sessions {
+        assert_eq!(
+            app.token(session).await.unwrap_err().code(),
+            Code::Unauthenticated
+        );
+    }
+    let sign_in = app.client.sign_in(login("leaver", PASSWORD)).await;
+    assert_eq!(sign_in.unwrap_err().code(), Code::Unauthenticated);
+    let relay = AuthenticateStreamKeyRequest {
+        username: "leaver".into(),
+        stream_key: key,
+    };
+    assert_eq!(
+        app.client
+            .authenticate_stream_key(relay)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Unauthenticated
+    );
+    let profile = GetPublicProfileRequest {
+        username: "leaver".into(),
+    };
+    assert_eq!(
+        app.client
+            .get_public_profile(profile)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    // The still-valid internal token of a deleted account reads nothing.
+    assert_eq!(
+        app.client
+            .get_me(with_token(&token, GetMeRequest {}))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Unauthenticated
+    );
+    for reuse in [
+        sign_up("Leaver"),
+        SignUpRequest {
+            email: "LEAVER@example.com".into(),
+            ..sign_up("newcomer")
+        },
+    ] {
+        let error = app.client.sign_up(reuse).await.unwrap_err();
+        assert_eq!(error.code(), Code::AlreadyExists);
+    }
+}
+
+#[tokio::test]
+async fn forged_and_expired_internal_tokens_are_refused() {
+    let mut app = spawn_app().await;
+    let token = app.signed_in("holder").await;
+    let user_id = app
+        .client
+        .get_me(with_token(&token, GetMeRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .user_id;
+
+    let other_key = auth::signer::TokenSigner::new(None).unwrap();
+    let forged = other_key
+        .sign(user_id, "holder", "superadmin", BTreeMap::new())
+        .unwrap();
+    let expired = expired_token(user_id);
+    let tampered = {
+        let mut parts: Vec<&str> = token.split('.').collect();
+        parts[1] = "eyJzdWIiOiIxIn0";
+        parts.join(".")
+    };
+    for (what, bad) in [
+        ("forged", forged),
+        ("expired", expired),
+        ("tampered", tampered),
+        ("garbage", "not.a.token".to_owned()),
     ] {
         let error = app
             .client
-            .sign_in(SignInRequest {
-                login: login.into(),
-                password: password.into(),
-                previous_session_id: None,
-            })
+            .get_me(with_token(&bad, GetMeRequest {}))
             .await
             .unwrap_err();
-        assert_eq!(error.code(), Code::Unauthenticated);
-        assert_eq!(error.message(), "Wrong username, email or password");
+        assert_eq!(error.code(), Code::Unauthenticated, "{what}");
     }
+    let none = app.client.get_me(GetMeRequest {}).await.unwrap_err();
+    assert_eq!(none.code(), Code::Unauthenticated);
+}
+
+/// A token signed with the service's own key whose lifetime ended two minutes ago.
+fn expired_token(user_id: i64) -> String {
+    use ed25519_dalek::{SigningKey, pkcs8::EncodePrivateKey};
+    let key = SigningKey::from_bytes(&SIGNING_SEED)
+        .to_pkcs8_der()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = service_kit::internal_token::Claims::new(
+        user_id,
+        "holder".into(),
+        "streamer".into(),
+        BTreeMap::new(),
+        now - 180,
+    );
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_ed_der(key.as_bytes()),
+    )
+    .unwrap()
 }

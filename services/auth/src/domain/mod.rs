@@ -2,10 +2,12 @@
 
 mod email;
 mod password;
+mod profile;
 mod username;
 
 pub use email::Email;
 pub use password::Password;
+pub use profile::{About, DisplayName, WebsiteUrl};
 pub use username::Username;
 
 /// The fields of a request that failed to parse, each with its reason, so one 400 names them all.
