@@ -114,6 +114,26 @@ E2E_BASE_URL=http://127.0.0.1:$PORT_EDGE
 E2E_SOURCE_ADDR=127.0.0.1:$PORT_SOURCE
 E2E_MAILDEV_URL=http://127.0.0.1:$PORT_MAILWEB
 EOF
+    if [[ $STACK != dev ]]; then
+        printf 'E2E_SUPERADMIN_USERNAME=%s\nE2E_SUPERADMIN_PASSWORD=%s\n' "$TEST_SUPERADMIN_USERNAME" "$TEST_SUPERADMIN_PASSWORD"
+    fi
+}
+
+# The superadmin that auth creates at its first start: fixed for the test stacks (the e2e suite signs
+# in with it); on the dev stack only when AUTH_SUPERADMIN_* are set in ./dev up's environment.
+TEST_SUPERADMIN_USERNAME=superadmin
+TEST_SUPERADMIN_PASSWORD='test stack superadmin'
+stack_superadmin_env() {
+    if [[ $STACK != dev ]]; then
+        printf 'AUTH_SUPERADMIN_USERNAME=%s\n' "$TEST_SUPERADMIN_USERNAME"
+        printf 'AUTH_SUPERADMIN_EMAIL=%s\n' "superadmin@livestreamer.test"
+        printf 'AUTH_SUPERADMIN_PASSWORD=%s\n' "$TEST_SUPERADMIN_PASSWORD"
+    else
+        local name
+        for name in AUTH_SUPERADMIN_USERNAME AUTH_SUPERADMIN_EMAIL AUTH_SUPERADMIN_PASSWORD; do
+            if [[ -n ${!name:-} ]]; then printf '%s=%s\n' "$name" "${!name}"; fi
+        done
+    fi
 }
 
 # --- processes -------------------------------------------------------------------------------------

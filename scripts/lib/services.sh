@@ -41,6 +41,7 @@ services_env() {
     stack_shared_env
     stack_listen_env
     printf 'RELAY_RECORDINGS_DIR=%s\n' "$DATA_DIR/recordings"
+    stack_superadmin_env
     printf 'RUST_LOG=%s\n' "${RUST_LOG:-info}"
 }
 
