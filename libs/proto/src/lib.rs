@@ -37,5 +37,7 @@ pub mod events {
         pub const STREAM_STARTED: &str = "stream.started";
         pub const STREAM_ENDED: &str = "stream.ended";
         pub const STREAM_STATS: &str = "stream.stats";
+        pub const STREAM_LIKED: &str = "stream.liked";
+        pub const BROADCAST_DELETED: &str = "broadcast.deleted";
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod amqp;
 pub mod backoff;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod health;

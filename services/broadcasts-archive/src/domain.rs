@@ -71,6 +71,41 @@ impl Schedule {
         }
         Ok(Self { start_ms, end_ms })
     }
+
+    /// The window after a partial update of `current`: a new start is held to every rule of a new
+    /// broadcast; a new end alone must stay after the start, within 12 h, and not be in the past.
+    pub fn change(
+        current: Schedule,
+        start_ms: Option<i64>,
+        end_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<Self, String> {
+        let end = end_ms.unwrap_or(current.end_ms);
+        match start_ms {
+            Some(start) => Self::parse(start, end, now_ms),
+            None if end_ms.is_some() && end <= now_ms => {
+                Err("endAt must not be in the past".to_owned())
+            }
+            None => Self::parse(current.start_ms, end, i64::MIN / 2),
+        }
+    }
+}
+
+/// Items per page: 1 to 50, 20 when not given (0 on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit(pub i64);
+
+impl PageLimit {
+    pub const DEFAULT: i64 = 20;
+    pub const MAX: i64 = 50;
+
+    pub fn parse(raw: u32) -> Result<Self, String> {
+        match i64::from(raw) {
+            0 => Ok(Self(Self::DEFAULT)),
+            n if n <= Self::MAX => Ok(Self(n)),
+            n => Err(format!("limit must be between 1 and 50, not {n}")),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -88,6 +123,41 @@ mod tests {
                 .contains("not 71")
         );
         assert!(Title::parse("bad\u{7}title").is_err());
+    }
+
+    #[test]
+    fn a_changed_end_alone_keeps_the_start_and_may_not_pass() {
+        let now = 1_000_000_000_000;
+        let hour = 3_600_000;
+        let running = Schedule {
+            start_ms: now - hour,
+            end_ms: now + hour,
+        };
+        let longer = Schedule::change(running, None, Some(now + 2 * hour), now).unwrap();
+        assert_eq!(longer.start_ms, now - hour);
+        assert!(
+            Schedule::change(running, None, Some(now - 1), now)
+                .unwrap_err()
+                .contains("past")
+        );
+        assert!(
+            Schedule::change(running, None, Some(now + 12 * hour), now)
+                .unwrap_err()
+                .contains("12 hours")
+        );
+        assert!(
+            Schedule::change(running, Some(now - hour), None, now)
+                .unwrap_err()
+                .contains("past")
+        );
+        assert_eq!(Schedule::change(running, None, None, now), Ok(running));
+    }
+
+    #[test]
+    fn page_limits_default_to_20_and_stop_at_50() {
+        assert_eq!(PageLimit::parse(0), Ok(PageLimit(20)));
+        assert_eq!(PageLimit::parse(50), Ok(PageLimit(50)));
+        assert!(PageLimit::parse(51).unwrap_err().contains("51"));
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub async fn create(
         description: body.description,
         start_at_ms,
         end_at_ms,
+        artwork: None,
     };
     let broadcast = state
         .broadcasts
