@@ -8,8 +8,8 @@ async fn main() -> std::process::ExitCode {
     match livestreamer_source::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
-            std::process::ExitCode::FAILURE
+            eprintln!("error: {error}");
+            std::process::ExitCode::from(error.exit_code())
         }
     }
 }

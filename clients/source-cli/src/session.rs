@@ -1,12 +1,16 @@
-//! The saved session: `sess.sid` in `<config dir>/livestreamer/session.json`, mode 0600.
+//! The saved session: `sess.sid` in `<config dir>/livestreamer/session.json`, mode 0600, so that
+//! `stream` and `schedule` run without asking for the password again, and no other local user can
+//! read the cookie.
 
 use std::{io::Write, os::unix::fs::OpenOptionsExt, path::PathBuf};
 
-use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::{Api, results};
+use crate::{
+    api::{Api, api_message, results},
+    error::CliError,
+};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Session {
@@ -15,53 +19,61 @@ pub struct Session {
     pub cookie: String,
 }
 
-fn path() -> anyhow::Result<PathBuf> {
+fn path() -> Result<PathBuf, CliError> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))
-        .context("neither XDG_CONFIG_HOME nor HOME is set")?;
+        .ok_or_else(|| CliError::Usage("Neither XDG_CONFIG_HOME nor HOME is set.".into()))?;
     Ok(base.join("livestreamer").join("session.json"))
 }
 
-pub fn load(api: &Api) -> anyhow::Result<Session> {
+pub fn load(api: &Api) -> Result<Session, CliError> {
     let path = path()?;
-    let text = std::fs::read_to_string(&path).map_err(|_| {
-        anyhow::anyhow!("you are not signed in: run `livestreamer-source login` first")
-    })?;
-    let session: Session = serde_json::from_str(&text)
-        .with_context(|| format!("{} is damaged: log in again", path.display()))?;
+    let not_signed_in = || {
+        CliError::NotSignedIn(
+            "You are not signed in: run `livestreamer-source login` first.".into(),
+        )
+    };
+    let text = std::fs::read_to_string(&path).map_err(|_| not_signed_in())?;
+    let session: Session = serde_json::from_str(&text).map_err(|_| not_signed_in())?;
     if session.server != api.base {
-        bail!(
-            "your session is for {}, not {}: log in again with --server {}",
-            session.server,
-            api.base,
-            api.base
-        );
+        return Err(CliError::NotSignedIn(format!(
+            "Your session is for {}, not {}: run `livestreamer-source --server {} login`.",
+            session.server, api.base, api.base
+        )));
     }
     Ok(session)
 }
 
-fn save(session: &Session) -> anyhow::Result<()> {
+fn save(session: &Session) -> Result<(), CliError> {
     let path = path()?;
-    std::fs::create_dir_all(path.parent().expect("a parent folder"))?;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)?;
-    file.write_all(serde_json::to_string_pretty(session)?.as_bytes())?;
-    Ok(())
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(path.parent().expect("a parent folder"))?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)?;
+        file.write_all(serde_json::to_string_pretty(session)?.as_bytes())
+    };
+    write().map_err(|error| {
+        CliError::Internal(format!(
+            "Cannot save the session in {}: {error}.",
+            path.display()
+        ))
+    })
 }
 
-pub async fn login(api: &Api, username: Option<String>) -> anyhow::Result<()> {
+pub async fn login(api: &Api, username: Option<String>) -> Result<(), CliError> {
     let login = match username {
         Some(name) => name,
         None => prompt("Username or email: ")?,
     };
     let password = match std::env::var("BROADCASTER_PASSWORD") {
         Ok(password) => password,
-        Err(_) => rpassword::prompt_password("Password: ")?,
+        Err(_) => rpassword::prompt_password("Password: ")
+            .map_err(|error| CliError::Usage(format!("Cannot read the password: {error}.")))?,
     };
     let field = if login.contains('@') {
         "email"
@@ -69,11 +81,22 @@ pub async fn login(api: &Api, username: Option<String>) -> anyhow::Result<()> {
         "username"
     };
     let response = api
-        .http
-        .post(api.url("/api/v1/sessions"))
-        .json(&json!({ field: login, "password": password }))
-        .send()
+        .send(
+            api.http
+                .post(api.url("/api/v1/sessions"))
+                .json(&json!({ field: login, "password": password })),
+        )
         .await?;
+    let status = response.status();
+    if status == 401 || status == 403 {
+        let text = response.text().await.unwrap_or_default();
+        let message = api_message(&serde_json::from_str(&text).unwrap_or_default(), &text);
+        return Err(if status == 401 {
+            CliError::WrongCredentials(format!("Wrong username, email or password ({message})."))
+        } else {
+            CliError::Refused(message)
+        });
+    }
     let cookie = response
         .headers()
         .get_all("set-cookie")
@@ -82,8 +105,8 @@ pub async fn login(api: &Api, username: Option<String>) -> anyhow::Result<()> {
         .find(|v| v.starts_with("sess.sid="))
         .and_then(|v| v.split(';').next())
         .map(str::to_owned);
-    let user = results(response).await?;
-    let cookie = cookie.context("the server set no session cookie")?;
+    let user = results(api, response).await?;
+    let cookie = cookie.ok_or_else(|| CliError::ServerError("it set no session cookie.".into()))?;
     let username = user["username"].as_str().unwrap_or_default().to_owned();
     save(&Session {
         server: api.base.clone(),
@@ -94,31 +117,33 @@ pub async fn login(api: &Api, username: Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn logout(api: &Api) -> anyhow::Result<()> {
+pub async fn logout(api: &Api) -> Result<(), CliError> {
     let session = load(api)?;
     let response = api
-        .http
-        .delete(api.url("/api/v1/sessions"))
-        .header("cookie", &session.cookie)
-        .send()
+        .send(
+            api.http
+                .delete(api.url("/api/v1/sessions"))
+                .header("cookie", &session.cookie),
+        )
         .await?;
     if !(response.status().is_success() || response.status() == 401) {
-        results(response).await?;
+        results(api, response).await?;
     }
-    std::fs::remove_file(path()?)?;
+    std::fs::remove_file(path()?).map_err(CliError::internal)?;
     println!("Signed out.");
     Ok(())
 }
 
-pub async fn whoami(api: &Api) -> anyhow::Result<()> {
+pub async fn whoami(api: &Api) -> Result<(), CliError> {
     let session = load(api)?;
     let response = api
-        .http
-        .get(api.url("/api/v1/users/me"))
-        .header("cookie", &session.cookie)
-        .send()
+        .send(
+            api.http
+                .get(api.url("/api/v1/users/me"))
+                .header("cookie", &session.cookie),
+        )
         .await?;
-    let user = results(response).await?;
+    let user = results(api, response).await?;
     println!(
         "{} <{}> on {}",
         user["username"].as_str().unwrap_or("?"),
@@ -128,12 +153,17 @@ pub async fn whoami(api: &Api) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn prompt(question: &str) -> anyhow::Result<String> {
-    eprint!("{question}");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    let answer = line.trim().to_owned();
-    anyhow::ensure!(!answer.is_empty(), "nothing entered");
-    Ok(answer)
+fn prompt(question: &str) -> Result<String, CliError> {
+    let read = || -> std::io::Result<String> {
+        eprint!("{question}");
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim().to_owned())
+    };
+    match read() {
+        Ok(answer) if !answer.is_empty() => Ok(answer),
+        Ok(_) => Err(CliError::Usage("Nothing was entered.".into())),
+        Err(error) => Err(CliError::Usage(format!("Cannot read the answer: {error}."))),
+    }
 }
