@@ -34,6 +34,10 @@ pub mod events {
     pub mod routing {
         pub const MAIL_SEND: &str = "mail.send";
         pub const CHAT_MESSAGE_CREATED: &str = "chat.message.created";
+        pub const CHAT_MESSAGE_DELETED: &str = "chat.message.deleted";
+        pub const CHAT_MESSAGE_LIKED: &str = "chat.message.liked";
+        pub const CHAT_MESSAGE_UNLIKED: &str = "chat.message.unliked";
+        pub const PRESENCE_CHANGED: &str = "presence.changed";
         pub const STREAM_STARTED: &str = "stream.started";
         pub const STREAM_ENDED: &str = "stream.ended";
         pub const STREAM_STATS: &str = "stream.stats";

@@ -13,6 +13,7 @@ pub mod config;
 pub mod health;
 pub mod internal_token;
 pub mod postgres;
+pub mod rate_limit;
 pub mod redis;
 pub mod serve;
 pub mod shutdown;

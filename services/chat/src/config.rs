@@ -10,6 +10,11 @@ pub struct Config {
     pub amqp_exchange: String,
     pub auth_url: String,
     pub broadcasts_url: String,
+    pub redis_url: String,
+    pub redis_prefix: String,
+    /// Messages one user may post per `rate_window_ms` (3 per 2 s, as the API says).
+    pub rate_limit: u32,
+    pub rate_window_ms: u64,
 }
 
 impl Config {
@@ -22,6 +27,10 @@ impl Config {
             amqp_exchange: env.string("AMQP_EXCHANGE", defaults::AMQP_EXCHANGE),
             auth_url: env.string("AUTH_URL", defaults::AUTH_URL),
             broadcasts_url: env.string("BROADCASTS_URL", defaults::BROADCASTS_URL),
+            redis_url: env.string("REDIS_URL", defaults::REDIS_URL),
+            redis_prefix: env.string("REDIS_PREFIX", defaults::REDIS_PREFIX),
+            rate_limit: env.parse("RATE_LIMIT", 3)?,
+            rate_window_ms: env.parse("RATE_WINDOW_MS", 2000)?,
         })
     }
 }

@@ -5,18 +5,22 @@
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod grpc;
 pub mod repo;
 
 use livestreamer_proto::{
     broadcasts::broadcasts_client::BroadcastsClient, chat::chat_server::ChatServer,
 };
+use std::time::Duration;
+
 use service_kit::{
-    amqp::{EventBus, EventPublisher},
+    amqp::{self, ConsumerState, EventBus, EventPublisher},
     health::{self, Readiness},
     internal_token::TokenVerifier,
     postgres::{self, Migration},
-    serve,
+    rate_limit::SlidingWindow,
+    redis, serve,
     shutdown::Shutdown,
 };
 use tokio::net::TcpListener;
@@ -40,13 +44,24 @@ pub async fn serve_on(
 ) -> anyhow::Result<()> {
     let pool = postgres::pool(&config.database_url)?;
     let verifier = TokenVerifier::from_auth(&config.auth_url);
-    let publisher = EventPublisher::new(EventBus::new(config.amqp_url, config.amqp_exchange));
+    let redis = redis::pool(&config.redis_url)?;
+    let bus = EventBus::new(config.amqp_url, config.amqp_exchange);
+    let publisher = EventPublisher::new(bus.clone());
+    let rate_limit = SlidingWindow::new(
+        redis.clone(),
+        format!("{}chat-rate:", config.redis_prefix),
+        config.rate_limit,
+        Duration::from_millis(config.rate_window_ms),
+    );
     let broadcasts = BroadcastsClient::new(
         tonic::transport::Endpoint::from_shared(config.broadcasts_url)?.connect_lazy(),
     );
+    let consumer = ConsumerState::default();
     let readiness = Readiness::new()
         .postgres(pool.clone())
+        .redis(redis)
         .rabbitmq(publisher.clone())
+        .consumer("broadcast-events", consumer.clone())
         .auth_key(verifier.clone());
     postgres::migrate_then_mark_started(
         pool.clone(),
@@ -56,11 +71,24 @@ pub async fn serve_on(
         shutdown.clone(),
     );
 
+    let events_pool = pool.clone();
+    tokio::spawn(amqp::consume(
+        bus,
+        events::queue(),
+        consumer,
+        shutdown.clone(),
+        move |delivery| {
+            let pool = events_pool.clone();
+            async move { events::handle(&pool, delivery).await }
+        },
+    ));
+
     let service = grpc::ChatService {
         pool,
         verifier,
         broadcasts,
         publisher,
+        rate_limit,
     };
     let routes = tonic::service::Routes::new(ChatServer::new(service));
     let router = serve::grpc_router(routes).merge(health::router(readiness));

@@ -83,3 +83,71 @@ pub async fn page(
     };
     Ok((page.into_iter().map(message).collect(), next))
 }
+
+/// One message of one broadcast, if it exists there.
+pub async fn find(
+    client: &impl GenericClient,
+    broadcast_id: i64,
+    message_id: i64,
+) -> Result<Option<ChatMessage>, ChatError> {
+    let row = client
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM chat.messages m WHERE m.broadcast_id = $1 AND m.message_id = $2"),
+            &[&broadcast_id, &message_id],
+        )
+        .await?;
+    Ok(row.as_ref().map(message))
+}
+
+pub async fn delete(client: &impl GenericClient, message_id: i64) -> Result<(), ChatError> {
+    client
+        .execute(
+            "DELETE FROM chat.messages WHERE message_id = $1",
+            &[&message_id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Records the like; false when this user already liked the message.
+pub async fn like(
+    client: &impl GenericClient,
+    message_id: i64,
+    user_id: i64,
+) -> Result<bool, ChatError> {
+    let inserted = client
+        .execute(
+            "INSERT INTO chat.message_likes (message_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&message_id, &user_id],
+        )
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// Removes the like; false when this user had not liked the message.
+pub async fn unlike(
+    client: &impl GenericClient,
+    message_id: i64,
+    user_id: i64,
+) -> Result<bool, ChatError> {
+    let deleted = client
+        .execute(
+            "DELETE FROM chat.message_likes WHERE message_id = $1 AND user_id = $2",
+            &[&message_id, &user_id],
+        )
+        .await?;
+    Ok(deleted == 1)
+}
+
+/// Deletes a broadcast's whole chat (the broadcast itself was deleted).
+pub async fn delete_broadcast(
+    client: &impl GenericClient,
+    broadcast_id: i64,
+) -> Result<u64, ChatError> {
+    Ok(client
+        .execute(
+            "DELETE FROM chat.messages WHERE broadcast_id = $1",
+            &[&broadcast_id],
+        )
+        .await?)
+}
