@@ -254,3 +254,121 @@ async fn shutdown_stops_the_relay_promptly() {
         "the port is closed"
     );
 }
+
+/// An Icecast source's request head on the source port (close-delimited: no length, no chunking).
+fn icecast_head(method: &str, auth: Option<&str>, content_type: &str) -> String {
+    let auth = auth
+        .map(|a| format!("Authorization: Basic {a}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "{method} /live/dj.owl HTTP/1.1\r\n{auth}Content-Type: {content_type}\r\nice-name: Night\r\n"
+    )
+}
+
+#[tokio::test]
+async fn icecast_sources_without_credentials_get_a_basic_challenge() {
+    let relay = spawn_relay().await;
+    for method in ["SOURCE", "PUT"] {
+        let answer = send(relay.source, &icecast_head(method, None, "audio/mpeg"), b"").await;
+        assert_envelope(&answer, 401, "Unauthorized");
+        assert_eq!(
+            answer.header("www-authenticate"),
+            Some("Basic realm=\"LiveStreamer\"")
+        );
+    }
+}
+
+#[tokio::test]
+async fn icecast_sources_of_another_media_type_get_415_and_a_dead_auth_503() {
+    let relay = spawn_relay().await;
+    // "source:key" in base64
+    let head = icecast_head("SOURCE", Some("c291cmNlOmtleQ=="), "application/ogg");
+    assert_envelope(
+        &send(relay.source, &head, b"").await,
+        415,
+        "UnsupportedMediaType",
+    );
+    let head = icecast_head("PUT", Some("c291cmNlOmtleQ=="), "audio/mpeg");
+    assert_envelope(
+        &send(relay.source, &head, b"").await,
+        503,
+        "ServiceUnavailable",
+    );
+}
+
+#[tokio::test]
+async fn ffmpeg_icecast_and_unchunked_put_reach_the_relay_and_read_its_answer() {
+    let relay = spawn_relay().await;
+    let tone = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../e2e/fixtures/tone-6s.mp3"
+    );
+    let source = relay.source;
+    let outputs = [
+        vec![
+            "-ice_name",
+            "Night",
+            &format!("icecast://source:key@{source}/live/dj.owl"),
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>(),
+        [
+            "-method",
+            "PUT",
+            "-chunked_post",
+            "0",
+            "-auth_type",
+            "basic",
+            "-content_type",
+            "audio/mpeg",
+        ]
+        .into_iter()
+        .map(String::from)
+        .chain([format!("http://dj.owl:key@{source}/live/dj.owl")])
+        .collect(),
+    ];
+    for output in outputs {
+        let result = tokio::process::Command::new("ffmpeg")
+            .args([
+                "-hide_banner",
+                "-v",
+                "error",
+                "-re",
+                "-i",
+                tone,
+                "-c:a",
+                "copy",
+                "-f",
+                "mp3",
+            ])
+            .args(&output)
+            .output()
+            .await
+            .expect("ffmpeg runs (Debian package ffmpeg)");
+        let errors = String::from_utf8_lossy(&result.stderr);
+        assert!(!result.status.success());
+        // ffmpeg's icecast:// reads the answer to its Expect: 100-continue: the relay's 503.
+        // The unchunked PUT does not read an answer before its body: the relay closes instead.
+        assert!(
+            errors.contains("5XX") || errors.contains("503") || errors.contains("Broken pipe"),
+            "{output:?}: {errors}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_request_head_of_a_megabyte_is_refused_on_both_ports() {
+    let relay = spawn_relay().await;
+    for addr in [relay.http, relay.source] {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let mut head = b"GET /live/dj.owl HTTP/1.1\r\nX-Big: ".to_vec();
+        head.resize(1 << 20, b'a');
+        let _ = stream.write_all(&head).await; // the relay may close before it is all sent
+        let mut answer = vec![0u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer)).await;
+        let n = read.expect("an answer or a close within 10 s").unwrap_or(0);
+        let text = String::from_utf8_lossy(&answer[..n]);
+        assert!(n == 0 || text.starts_with("HTTP/1.1 431"), "{addr}: {text}");
+    }
+}
