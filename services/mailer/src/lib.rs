@@ -1,32 +1,33 @@
 //! The mailer: consumes mail jobs from RabbitMQ, renders them, and sends them over SMTP. A job is
 //! acked only once the SMTP server accepted its mail, so a crash or an SMTP outage loses nothing;
-//! a job that can never be sent goes to the dead-letter queue `mailer.jobs.dead`.
+//! a job that can never be sent goes to the dead-letter queue `<queue>.dead` with the reason.
+//! Jobs are handled one at a time: mail is not latency-critical, and a single worker per replica
+//! makes the retry pause a real pause for the SMTP server.
 
 pub mod config;
+pub mod dead_letters;
 pub mod sender;
+pub mod smtp;
 pub mod templates;
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use livestreamer_proto::events::{MailJob, routing};
 use prost::Message;
 use service_kit::{
     amqp::{self, ConsumerState, EventBus, Outcome, QueueSpec},
+    backoff::Backoff,
     health::{self, Readiness},
     redis, serve,
     shutdown::Shutdown,
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Mutex};
 
 pub use config::Config;
 
-/// A pause before a failed job is offered again, so an SMTP outage is not a busy loop.
-const RETRY_PAUSE: Duration = Duration::from_secs(2);
-
-pub fn queue() -> QueueSpec {
+pub fn queue(name: &str) -> QueueSpec {
     QueueSpec {
-        name: "mailer.jobs".to_owned(),
+        name: name.to_owned(),
         bindings: vec![routing::MAIL_SEND.to_owned()],
         prefetch: 8,
         dead_letter: true,
@@ -44,15 +45,23 @@ pub async fn serve_on(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let redis = redis::pool(&config.redis_url)?;
-    let smtp = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.smtp_host)
-        .port(config.smtp_port)
-        .timeout(Some(Duration::from_secs(20)))
-        .build();
+    let smtp = smtp::transport(&config)?;
+    let dead_letters = Arc::new(dead_letters::DeadLetters::new(
+        &config.amqp_url,
+        &config.queue,
+    ));
     let sender = sender::MailSender {
         smtp: smtp.clone(),
         redis: redis.clone(),
         redis_prefix: config.redis_prefix.clone(),
         from: config.from.parse()?,
+        dead_letters: dead_letters.clone(),
+        max_attempts: config.max_attempts.max(1),
+        backoff: Arc::new(Mutex::new(Backoff::new(
+            config.retry_first,
+            config.retry_max,
+        ))),
+        retry_first: config.retry_first,
     };
     let consumer = ConsumerState::default();
     let readiness = Readiness::new()
@@ -72,21 +81,23 @@ pub async fn serve_on(
     let bus = EventBus::new(config.amqp_url, config.amqp_exchange);
     tokio::spawn(amqp::consume(
         bus,
-        queue(),
+        queue(&config.queue),
         consumer,
         shutdown.clone(),
         move |delivery| {
             let sender = sender.clone();
+            let dead_letters = dead_letters.clone();
             async move {
-                let Ok(job) = MailJob::decode(delivery.data.as_slice()) else {
-                    tracing::warn!("undecodable mail job, dead-lettering it");
-                    return Outcome::Reject;
-                };
-                let outcome = sender.handle(job).await;
-                if outcome == Outcome::Retry {
-                    tokio::time::sleep(RETRY_PAUSE).await;
+                match MailJob::decode(delivery.data.as_slice()) {
+                    Ok(job) => sender.handle(job, &delivery.data).await,
+                    Err(error) => {
+                        let reason = format!("undecodable mail job: {error}");
+                        match dead_letters.put(&delivery.data, &reason, 1).await {
+                            Ok(()) => Outcome::Ack,
+                            Err(_) => Outcome::Reject,
+                        }
+                    }
                 }
-                outcome
             }
         },
     ));

@@ -1,0 +1,111 @@
+//! The mailer as a process, against the test stack's RabbitMQ and Redis and a maildev of its own,
+//! killed and starved of its SMTP server on purpose: every mail arrives, once.
+
+mod harness;
+
+use std::time::Duration;
+
+use harness::{FakeSmtp, Maildev, MailerProcess, Scenario, job};
+
+#[tokio::test]
+async fn a_burst_survives_a_sigkill_and_a_30_second_smtp_outage() {
+    const JOBS: usize = 200;
+    let scenario = Scenario::new().await;
+    let maildev = Maildev::start(None).await;
+    let mut mailer = MailerProcess::start(&scenario, maildev.smtp_port).await;
+    mailer.wait_ready().await;
+    for i in 0..JOBS {
+        scenario.publish(&job(i)).await;
+    }
+
+    // Mid-burst: some mails are out, most are queued or in flight.
+    let before_kill = maildev.wait_for_count(20, Duration::from_secs(30)).await;
+    assert!(
+        before_kill.len() < JOBS,
+        "the burst was over before the kill"
+    );
+    mailer.kill();
+    let delivered_first = maildev.mails().await;
+
+    // The SMTP server goes away; a new mailer starts and has to wait for it.
+    let smtp_port = maildev.smtp_port;
+    maildev.kill();
+    let mut restarted = MailerProcess::start(&scenario, smtp_port).await;
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert!(restarted.is_running(), "the mailer survives the outage");
+    let maildev = Maildev::start(Some(smtp_port)).await;
+
+    let delivered_after = maildev
+        .wait_for_count(JOBS - distinct(&delivered_first), Duration::from_secs(90))
+        .await;
+    // Anything sent twice would arrive right behind: give it a moment.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let delivered_after_settle = maildev.mails().await;
+    assert_eq!(delivered_after.len(), delivered_after_settle.len());
+
+    let mut all = delivered_first.clone();
+    all.extend(delivered_after_settle);
+    let mut counts = std::collections::BTreeMap::new();
+    for mail in &all {
+        *counts.entry(mail.to.clone()).or_insert(0) += 1;
+    }
+    let missing: Vec<usize> = (0..JOBS)
+        .filter(|i| !counts.contains_key(&format!("listener{i}@example.com")))
+        .collect();
+    assert!(missing.is_empty(), "never delivered: {missing:?}");
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+    assert_eq!(all.len(), JOBS);
+    assert_eq!(scenario.dead_letters().await, Vec::new());
+    restarted.kill();
+}
+
+#[tokio::test]
+async fn a_redelivered_job_is_sent_once() {
+    let scenario = Scenario::new().await;
+    let maildev = Maildev::start(None).await;
+    let mut mailer = MailerProcess::start(&scenario, maildev.smtp_port).await;
+    mailer.wait_ready().await;
+    let same = job(7);
+    for _ in 0..3 {
+        scenario.publish(&same).await;
+    }
+    scenario.publish(&job(8)).await;
+    let mails = maildev.wait_for_count(2, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mails_later = maildev.mails().await;
+    assert_eq!(mails_later.len(), 2, "{mails:?}");
+    mailer.kill();
+}
+
+#[tokio::test]
+async fn jobs_that_keep_failing_are_dead_lettered_with_the_reason() {
+    let scenario = Scenario::new().await;
+    // An SMTP server that defers every mail with 451.
+    let smtp = FakeSmtp::deferring().await;
+    let mut mailer = MailerProcess::start(&scenario, smtp.port).await;
+    scenario.wait_for_queue().await;
+    let mut unsendable = job(1);
+    unsendable.to = "not an address".into();
+    scenario.publish(&unsendable).await;
+    scenario.publish(&job(2)).await;
+
+    let dead = scenario
+        .wait_for_dead_letters(2, Duration::from_secs(30))
+        .await;
+    let (first_reason, first_attempts) = &dead[0];
+    assert!(first_reason.contains("invalid recipient"), "{first_reason}");
+    assert_eq!(*first_attempts, 1);
+    let (second_reason, second_attempts) = &dead[1];
+    assert!(second_reason.contains("451"), "{second_reason}");
+    assert_eq!(*second_attempts, 3, "MAILER_MAX_ATTEMPTS of the harness");
+    mailer.kill();
+}
+
+fn distinct(mails: &[harness::Mail]) -> usize {
+    mails
+        .iter()
+        .map(|m| &m.to)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
