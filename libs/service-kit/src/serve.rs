@@ -26,6 +26,22 @@ pub async fn serve(
     Ok(())
 }
 
+/// Like [`serve`], and handlers may read the peer's address as
+/// `axum::extract::ConnectInfo<std::net::SocketAddr>` (the gateway trusts `X-Forwarded-For` only
+/// from its own proxy).
+pub async fn serve_with_peer_addrs(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown.requested_owned())
+        .await?;
+    Ok(())
+}
+
 /// The tonic services of a gRPC server as an axum router, so health routes can sit beside them.
 pub fn grpc_router(routes: tonic::service::Routes) -> Router {
     routes.prepare().into_axum_router()

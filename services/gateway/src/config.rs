@@ -2,6 +2,8 @@
 
 use service_kit::config::{ConfigError, Env, defaults};
 
+use crate::client_ip::TrustedProxy;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: String,
@@ -16,6 +18,8 @@ pub struct Config {
     /// The site's public origin: cookies are `Secure` when it is https, and browsers' `Origin`
     /// headers are compared with it (and with the request's own host).
     pub public_url: String,
+    /// Proxies (besides loopback) whose `X-Forwarded-For` entries are believed, for rate limits.
+    pub trusted_proxies: Vec<TrustedProxy>,
     /// Frames a slow WebSocket may have queued before it is closed.
     pub ws_send_queue: usize,
 }
@@ -36,6 +40,7 @@ impl Config {
                 .string("PUBLIC_URL", defaults::PUBLIC_URL)
                 .trim_end_matches('/')
                 .to_owned(),
+            trusted_proxies: trusted_proxies(&env)?,
             ws_send_queue: env.parse("WS_SEND_QUEUE", 256)?,
         })
     }
@@ -43,4 +48,20 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+/// `GATEWAY_TRUSTED_PROXIES`: comma-separated addresses or networks (`10.0.0.0/8`).
+fn trusted_proxies(env: &Env) -> Result<Vec<TrustedProxy>, ConfigError> {
+    let Some((variable, raw)) = env.get("TRUSTED_PROXIES") else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            p.parse().map_err(|reason| ConfigError {
+                variable: variable.clone(),
+                reason,
+            })
+        })
+        .collect()
 }

@@ -2,10 +2,12 @@
 //! auth, turns HTTP into gRPC calls to the services, and fans the event exchange out to the rooms of
 //! its WebSocket clients.
 
+pub mod client_ip;
 pub mod config;
 pub mod csrf;
 pub mod error;
 pub mod json;
+pub mod rate_limit;
 pub mod routes;
 pub mod session;
 pub mod views;
@@ -121,5 +123,5 @@ pub async fn serve_on(
     ));
 
     let app = health::router(readiness).merge(router(state));
-    serve::serve(listener, app, shutdown).await
+    serve::serve_with_peer_addrs(listener, app, shutdown).await
 }

@@ -1,23 +1,54 @@
-//! Sign-up, email confirmation, sessions and the caller's account.
+//! Sign-up, email confirmation, sessions and forgotten passwords: the routes anyone may call, each
+//! rate-limited where guessing or flooding would pay.
 
 use axum::{
-    extract::{Query, State},
+    Router,
+    extract::{DefaultBodyLimit, Query, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
+    routing::{get, patch, put},
 };
 use livestreamer_proto::auth::{
-    ConfirmEmailRequest, GetMeRequest, SignInRequest, SignOutRequest, SignUpRequest,
+    ConfirmEmailRequest, RequestPasswordResetRequest, ResetPasswordRequest, SignInRequest,
+    SignOutRequest, SignUpRequest,
 };
 use serde::Deserialize;
 use service_kit::clock::now_ms;
 
+use super::{admin, me, profile};
 use crate::{
     AppState,
+    client_ip::ClientIp,
     error::ApiError,
     json::{ApiJson, ok},
+    rate_limit::{self, Subject},
     session::{self, SignedIn},
     views::UserView,
 };
+
+/// The Accounts table of API.md (sessions and sign-up are routed in `routes::api`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/users/me",
+            get(me::me).patch(me::update_me).delete(me::delete_me),
+        )
+        .route("/users/me/settings/password", patch(change_password))
+        .route(
+            "/users/me/profile-picture",
+            put(profile::set_picture)
+                .delete(profile::delete_picture)
+                .layer(DefaultBodyLimit::max(profile::MAX_UPLOAD_BODY)),
+        )
+        .route(
+            "/users/me/stream-key",
+            get(me::stream_key).post(me::rotate_stream_key),
+        )
+        .route("/users/{username}", get(profile::public_profile))
+        .route("/users/{username}/picture", get(profile::picture))
+        .route("/admin/users", get(admin::users))
+        .route("/admin/users/{id}/role", patch(admin::change_role))
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -30,8 +61,11 @@ pub struct SignUp {
 
 pub async fn sign_up(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<SignUp>,
 ) -> Result<StatusCode, ApiError> {
+    let subjects = [Subject::Address(ip), Subject::Account(&body.username)];
+    rate_limit::check(&state, &rate_limit::SIGN_UP, &subjects).await?;
     let request = SignUpRequest {
         username: body.username,
         email: body.email,
@@ -73,6 +107,7 @@ pub struct SignIn {
 
 pub async fn sign_in(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
@@ -80,6 +115,8 @@ pub async fn sign_in(
         .username
         .or(body.email)
         .ok_or_else(|| ApiError::bad_request("username or email is required"))?;
+    let subjects = [Subject::Address(ip), Subject::Account(&login)];
+    rate_limit::check(&state, &rate_limit::SIGN_IN, &subjects).await?;
     let request = SignInRequest {
         login,
         password: body.password,
@@ -107,16 +144,59 @@ pub async fn sign_out(
             session_id: caller.session_id.clone(),
         })
         .await?;
-    let cookie = session::clear_cookie(state.config.secure_cookies());
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+    Ok(signed_out(&state))
 }
 
-pub async fn me(State(state): State<AppState>, caller: SignedIn) -> Result<Response, ApiError> {
-    let user = state
-        .auth
-        .clone()
-        .get_me(caller.request(GetMeRequest {}))
-        .await?
-        .into_inner();
-    Ok(ok(UserView::from(user)).into_response())
+/// 204 with the session cookie cleared.
+pub fn signed_out(state: &AppState) -> Response {
+    let cookie = session::clear_cookie(state.config.secure_cookies());
+    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response()
+}
+
+/// `PATCH /users/me/settings/password`: `{email}` asks for a reset mail, `{token, newPassword}` uses
+/// one.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordChange {
+    email: Option<String>,
+    token: Option<String>,
+    new_password: Option<String>,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    match body {
+        PasswordChange {
+            email: Some(email),
+            token: None,
+            new_password: None,
+        } => {
+            rate_limit::check(
+                &state,
+                &rate_limit::PASSWORD_RESET,
+                &[Subject::Account(&email)],
+            )
+            .await?;
+            let request = RequestPasswordResetRequest { email };
+            state.auth.clone().request_password_reset(request).await?;
+            Ok(StatusCode::ACCEPTED)
+        }
+        PasswordChange {
+            email: None,
+            token: Some(token),
+            new_password: Some(new_password),
+        } => {
+            let request = ResetPasswordRequest {
+                token,
+                new_password,
+            };
+            state.auth.clone().reset_password(request).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        _ => Err(ApiError::bad_request(
+            "Send either {email} to get a reset link, or {token, newPassword} to use one",
+        )),
+    }
 }

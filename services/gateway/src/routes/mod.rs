@@ -1,8 +1,11 @@
 //! The REST API under `/api/v1`, as API.md gives it.
 
 mod accounts;
+mod admin;
 mod broadcasts;
+mod me;
 mod messages;
+mod profile;
 
 use axum::{
     Router,
@@ -21,7 +24,7 @@ pub fn api() -> Router<AppState> {
             "/sessions",
             post(accounts::sign_in).delete(accounts::sign_out),
         )
-        .route("/users/me", get(accounts::me))
+        .merge(accounts::routes())
         .route("/users/me/broadcasts", post(broadcasts::create))
         .route("/broadcasts/{id}", get(broadcasts::get_one))
         .route(
@@ -41,4 +44,16 @@ pub fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
         ApiError::bad_request(format!("{what} must be a positive integer, not {raw:?}"))
     })
+}
+
+/// `?limit=1..50` (absent: 0, which the services read as their default of 20); anything else is a
+/// 400 naming it.
+pub fn parse_limit(raw: Option<&str>) -> Result<u32, ApiError> {
+    let Some(raw) = raw else { return Ok(0) };
+    raw.parse::<u32>()
+        .ok()
+        .filter(|l| (1..=50).contains(l))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("limit must be between 1 and 50, not {raw:?}"))
+        })
 }
