@@ -126,11 +126,12 @@ impl Chat for ChatService {
     ) -> Result<Response<ChatMessage>, Status> {
         let caller = self.verifier.caller(&request).await?;
         caller.require("own_chat_message", "create")?;
-        self.check_rate(&caller).await?;
         let text =
             MessageText::parse(&request.get_ref().message).map_err(ChatError::InvalidInput)?;
         let broadcast_id = request.get_ref().broadcast_id;
         self.check_broadcast(&request, broadcast_id).await?;
+        // Only messages that would be posted count against the flood limit.
+        self.check_rate(&caller).await?;
         let client = self.pool.get().await.map_err(ChatError::from)?;
         let message = repo::insert(
             &client,

@@ -98,7 +98,16 @@ impl From<tonic::Status> for ApiError {
         } else {
             status.message().to_owned()
         };
-        Self::new(status_code, message)
+        let mut error = Self::new(status_code, message);
+        if status_code == StatusCode::TOO_MANY_REQUESTS {
+            // The service says when to come back; a client must always be told something.
+            let secs = status
+                .metadata()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.parse().ok());
+            error.retry_after_secs = Some(secs.unwrap_or(1));
+        }
+        error
     }
 }
 

@@ -27,7 +27,7 @@ use livestreamer_proto::{
     chat::chat_client::ChatClient,
 };
 use service_kit::{
-    amqp::{self, ConsumerState, EventBus},
+    amqp::{self, ConsumerState, EventBus, EventPublisher},
     health::{self, Readiness},
     serve,
     shutdown::Shutdown,
@@ -50,6 +50,7 @@ pub struct AppState {
     pub hub: Arc<ws::hub::Hub>,
     /// Shared by every gateway replica: rate limits, presence.
     pub redis: deadpool_redis::Pool,
+    pub presence: ws::presence::Presence,
     pub shutdown: Shutdown,
 }
 
@@ -60,13 +61,19 @@ fn channel(url: &str) -> anyhow::Result<Channel> {
 }
 
 impl AppState {
-    pub fn new(config: Config, shutdown: Shutdown) -> anyhow::Result<Self> {
+    pub fn new(
+        config: Config,
+        publisher: EventPublisher,
+        shutdown: Shutdown,
+    ) -> anyhow::Result<Self> {
+        let redis = service_kit::redis::pool(&config.redis_url)?;
         Ok(Self {
             auth: AuthClient::new(channel(&config.auth_url)?),
             broadcasts: BroadcastsClient::new(channel(&config.broadcasts_url)?),
             chat: ChatClient::new(channel(&config.chat_url)?),
             hub: Arc::new(ws::hub::Hub::new(config.ws_send_queue)),
-            redis: service_kit::redis::pool(&config.redis_url)?,
+            presence: ws::presence::Presence::new(redis.clone(), &config.redis_prefix, publisher),
+            redis,
             config: Arc::new(config),
             shutdown,
         })
@@ -103,10 +110,12 @@ pub async fn serve_on(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let bus = EventBus::new(config.amqp_url.clone(), config.amqp_exchange.clone());
-    let state = AppState::new(config, shutdown.clone())?;
+    let publisher = EventPublisher::new(bus.clone());
+    let state = AppState::new(config, publisher.clone(), shutdown.clone())?;
     let consumer = ConsumerState::default();
     let readiness = Readiness::new()
         .consumer("rabbitmq", consumer.clone())
+        .rabbitmq(publisher)
         .redis(state.redis.clone());
     readiness.mark_started();
 
@@ -122,6 +131,24 @@ pub async fn serve_on(
         },
     ));
 
+    tokio::spawn(
+        state
+            .presence
+            .clone()
+            .keep_fresh(state.hub.clone(), shutdown.clone()),
+    );
+
+    let hub = state.hub.clone();
     let app = health::router(readiness).merge(router(state));
-    serve::serve_with_peer_addrs(listener, app, shutdown).await
+    serve::serve_with_peer_addrs(listener, app, shutdown).await?;
+    // Upgraded sockets outlive the HTTP server: give them a moment to send their 1001 close frames
+    // and leave their rooms, so clients reconnect elsewhere at once.
+    let deadline = tokio::time::Instant::now() + SOCKET_DRAIN;
+    while hub.socket_count() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(())
 }
+
+/// How long closing WebSockets may take after shutdown is requested.
+const SOCKET_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);

@@ -5,7 +5,9 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use livestreamer_proto::chat::{ListMessagesRequest, PostMessageRequest};
+use livestreamer_proto::chat::{
+    DeleteMessageRequest, LikeMessageRequest, ListMessagesRequest, PostMessageRequest,
+};
 use serde::{Deserialize, Serialize};
 
 use super::parse_id;
@@ -95,4 +97,86 @@ pub async fn post(
         .await?
         .into_inner();
     Ok(Results(StatusCode::CREATED, ChatMessageView::from(message)).into_response())
+}
+
+/// `{id}` and `{message_id}` of a message's path.
+fn message_path(id: &str, message_id: &str) -> Result<(i64, i64), ApiError> {
+    Ok((
+        parse_id(id, "broadcast id")?,
+        parse_id(message_id, "message id")?,
+    ))
+}
+
+async fn delete_message(
+    state: AppState,
+    caller: SignedIn,
+    (broadcast_id, message_id): (i64, i64),
+    as_moderator: bool,
+) -> Result<StatusCode, ApiError> {
+    let request = DeleteMessageRequest {
+        broadcast_id,
+        message_id,
+        as_moderator,
+        origin: caller.origin(),
+    };
+    state
+        .chat
+        .clone()
+        .delete_message(caller.request(request))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_own(
+    State(state): State<AppState>,
+    caller: SignedIn,
+    Path((id, message_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    delete_message(state, caller, message_path(&id, &message_id)?, false).await
+}
+
+pub async fn delete_as_moderator(
+    State(state): State<AppState>,
+    caller: SignedIn,
+    Path((id, message_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    delete_message(state, caller, message_path(&id, &message_id)?, true).await
+}
+
+pub async fn like(
+    State(state): State<AppState>,
+    caller: SignedIn,
+    Path((id, message_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (broadcast_id, message_id) = message_path(&id, &message_id)?;
+    let request = LikeMessageRequest {
+        broadcast_id,
+        message_id,
+        origin: caller.origin(),
+    };
+    state
+        .chat
+        .clone()
+        .like_message(caller.request(request))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn unlike(
+    State(state): State<AppState>,
+    caller: SignedIn,
+    Path((id, message_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (broadcast_id, message_id) = message_path(&id, &message_id)?;
+    let request = LikeMessageRequest {
+        broadcast_id,
+        message_id,
+        origin: caller.origin(),
+    };
+    state
+        .chat
+        .clone()
+        .unlike_message(caller.request(request))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,7 @@ mod profile;
 use axum::{
     Router,
     http::StatusCode,
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 
 use crate::{AppState, error::ApiError};
@@ -30,6 +30,18 @@ pub fn api() -> Router<AppState> {
         .route(
             "/broadcasts/{id}/messages",
             get(messages::history).post(messages::post),
+        )
+        .route(
+            "/broadcasts/{id}/messages/{message_id}",
+            delete(messages::delete_own),
+        )
+        .route(
+            "/broadcasts/{id}/messages/{message_id}/likes",
+            post(messages::like).delete(messages::unlike),
+        )
+        .route(
+            "/admin/broadcasts/{id}/messages/{message_id}",
+            delete(messages::delete_as_moderator),
         )
         .method_not_allowed_fallback(|| async {
             ApiError::new(

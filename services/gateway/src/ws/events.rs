@@ -4,20 +4,23 @@
 
 use axum::extract::ws::Message;
 use lapin::message::Delivery;
-use livestreamer_proto::events::{ChatMessageCreated, StreamEnded, StreamStarted, routing};
+use livestreamer_proto::events::{
+    ChatMessageCreated, ChatMessageDeleted, ChatMessageLiked, PresenceChanged, StreamEnded,
+    StreamStarted, routing,
+};
 use prost::Message as _;
 use serde_json::json;
 use service_kit::amqp::{Outcome, QueueSpec};
 
 use crate::{
     views::{BroadcastView, ChatMessageView},
-    ws::hub::{Hub, frame},
+    ws::hub::{Except, Hub, frame},
 };
 
 pub fn queue() -> QueueSpec {
     QueueSpec {
         name: String::new(),
-        bindings: vec!["chat.#".into(), "stream.#".into()],
+        bindings: vec!["chat.#".into(), "stream.#".into(), "presence.#".into()],
         prefetch: 256,
         dead_letter: false,
     }
@@ -45,6 +48,38 @@ pub fn to_frame(
                 message: frame(
                     "chat:created_message",
                     json!(ChatMessageView::from(message)),
+                ),
+                except_origin: Some(event.origin).filter(|o| !o.is_empty()),
+            }
+        }
+        routing::CHAT_MESSAGE_DELETED => {
+            let event = ChatMessageDeleted::decode(payload)?;
+            RoomFrame {
+                room: event.broadcast_id,
+                message: frame(
+                    "chat:deleted_message",
+                    json!({ "messageId": event.message_id, "broadcastId": event.broadcast_id, "userId": event.user_id }),
+                ),
+                except_origin: Some(event.origin).filter(|o| !o.is_empty()),
+            }
+        }
+        routing::CHAT_MESSAGE_LIKED | routing::CHAT_MESSAGE_UNLIKED => {
+            let event = ChatMessageLiked::decode(payload)?;
+            let name = if routing_key == routing::CHAT_MESSAGE_LIKED {
+                "chat:liked_message"
+            } else {
+                "chat:unliked_message"
+            };
+            RoomFrame {
+                room: event.broadcast_id,
+                message: frame(
+                    name,
+                    json!({
+                        "broadcastId": event.broadcast_id,
+                        "messageId": event.message_id,
+                        "likedByUserId": event.liked_by_user_id,
+                        "userId": event.user_id,
+                    }),
                 ),
                 except_origin: Some(event.origin).filter(|o| !o.is_empty()),
             }
@@ -88,21 +123,176 @@ pub fn to_frame(
                 except_origin: None,
             }
         }
+        routing::STREAM_LIKED => {
+            let event = livestreamer_proto::events::StreamLiked::decode(payload)?;
+            RoomFrame {
+                room: event.broadcast_id,
+                message: frame(
+                    "stream:like",
+                    json!({
+                        "broadcastId": event.broadcast_id,
+                        "likedByUserId": event.liked_by_user_id,
+                        "likedByUsername": event.liked_by_username,
+                        "likeCount": event.like_count,
+                    }),
+                ),
+                except_origin: Some(event.origin).filter(|o| !o.is_empty()),
+            }
+        }
         _ => return Ok(None),
     };
     Ok(Some(frame))
 }
 
 pub fn handle(hub: &Hub, delivery: &Delivery) -> Outcome {
-    match to_frame(delivery.routing_key.as_str(), &delivery.data) {
-        Ok(Some(f)) => {
-            hub.send(f.room, &f.message, f.except_origin.as_deref());
-            Outcome::Ack
-        }
-        Ok(None) => Outcome::Ack,
+    let routing_key = delivery.routing_key.as_str();
+    let result = if routing_key == routing::PRESENCE_CHANGED {
+        PresenceChanged::decode(delivery.data.as_slice()).map(|event| tell_presence(hub, &event))
+    } else {
+        to_frame(routing_key, &delivery.data).map(|frame| {
+            if let Some(f) = frame {
+                let except = Except {
+                    origin: f.except_origin.as_deref(),
+                    socket: None,
+                };
+                hub.send(f.room, &f.message, except);
+            }
+        })
+    };
+    match result {
+        Ok(()) => Outcome::Ack,
         Err(error) => {
-            tracing::warn!(%error, routing_key = %delivery.routing_key, "undecodable event, dropped");
+            tracing::warn!(%error, routing_key, "undecodable event, dropped");
             Outcome::Reject
         }
+    }
+}
+
+/// A socket joined or left a room on some replica: this replica tells its own sockets in that room
+/// (the newcomer itself got the whole list instead).
+fn tell_presence(hub: &Hub, event: &PresenceChanged) {
+    let client = json!({
+        "uuid": event.uuid,
+        "userId": Some(event.user_id).filter(|id| *id != 0),
+        "username": Some(&event.username).filter(|u| !u.is_empty()),
+        "profilePictureUrl": Some(&event.profile_picture_url).filter(|u| !u.is_empty()),
+    });
+    let (name, except) = if event.joined {
+        (
+            "chat:new_client",
+            Except {
+                origin: None,
+                socket: Some(event.uuid.as_str()),
+            },
+        )
+    } else {
+        ("chat:deleted_client", Except::default())
+    };
+    hub.send(event.broadcast_id, &frame(name, client), except);
+    hub.send(
+        event.broadcast_id,
+        &frame("chat:client_count", json!({ "count": event.count })),
+        Except::default(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ws::hub::Client;
+    use axum::extract::ws::Message as WsMessage;
+    use serde_json::Value;
+
+    fn data(message: &WsMessage) -> (String, Value) {
+        let WsMessage::Text(text) = message else {
+            panic!("not text")
+        };
+        let value: Value = serde_json::from_str(text.as_str()).unwrap();
+        (
+            value["event"].as_str().unwrap().to_owned(),
+            value["data"].clone(),
+        )
+    }
+
+    #[test]
+    fn chat_changes_become_the_api_s_frames_and_skip_their_sender() {
+        let liked = ChatMessageLiked {
+            broadcast_id: 7,
+            message_id: 3,
+            liked_by_user_id: vec![5, 9],
+            user_id: 9,
+            origin: "o".into(),
+        };
+        let frame = to_frame(routing::CHAT_MESSAGE_UNLIKED, &liked.encode_to_vec())
+            .unwrap()
+            .unwrap();
+        let (name, body) = data(&frame.message);
+        assert_eq!(
+            (frame.room, name.as_str(), frame.except_origin.as_deref()),
+            (7, "chat:unliked_message", Some("o"))
+        );
+        assert_eq!(
+            body,
+            json!({ "broadcastId": 7, "messageId": 3, "likedByUserId": [5, 9], "userId": 9 })
+        );
+
+        let deleted = ChatMessageDeleted {
+            broadcast_id: 7,
+            message_id: 3,
+            user_id: 5,
+            origin: String::new(),
+        };
+        let frame = to_frame(routing::CHAT_MESSAGE_DELETED, &deleted.encode_to_vec())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            data(&frame.message).1,
+            json!({ "messageId": 3, "broadcastId": 7, "userId": 5 })
+        );
+        assert_eq!(frame.except_origin, None);
+
+        assert!(to_frame("chat.message.created", b"\xff\xff").is_err());
+        assert!(to_frame("unknown.key", b"").unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn presence_changes_tell_everyone_but_the_newcomer_and_carry_the_count() {
+        let hub = Hub::new(8);
+        let guest = Client {
+            uuid: "new".into(),
+            user_id: None,
+            username: None,
+            profile_picture_url: None,
+        };
+        let (_, mut newcomer) = hub.join(4, guest, None);
+        let dj = Client {
+            uuid: "old".into(),
+            user_id: Some(1),
+            username: Some("dj".into()),
+            profile_picture_url: None,
+        };
+        let (_, mut other) = hub.join(4, dj, None);
+        let joined = PresenceChanged {
+            broadcast_id: 4,
+            uuid: "new".into(),
+            joined: true,
+            count: 2,
+            ..Default::default()
+        };
+        tell_presence(&hub, &joined);
+        let (name, body) = data(&other.try_recv().unwrap());
+        assert_eq!(
+            (name.as_str(), &body["uuid"], &body["username"]),
+            ("chat:new_client", &json!("new"), &Value::Null)
+        );
+        assert_eq!(
+            data(&other.try_recv().unwrap()),
+            ("chat:client_count".to_owned(), json!({ "count": 2 }))
+        );
+        assert_eq!(
+            data(&newcomer.try_recv().unwrap()).0,
+            "chat:client_count",
+            "the newcomer only gets the count"
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! An event is serialized once and its bytes shared by every socket (`Utf8Bytes` is reference
 //! counted). Each socket has a bounded queue; fan-out never waits on a socket: a socket whose queue is
 //! full is removed from its room, which closes its queue, and its task closes the connection. A slow
-//! reader never slows the room.
+//! reader never slows the room. Who is in a room across replicas is `presence`'s business; the hub
+//! only knows this replica's sockets.
 
 use std::{
     collections::HashMap,
@@ -15,16 +16,16 @@ use std::{
 };
 
 use axum::extract::ws::{Message, Utf8Bytes};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 /// Who a socket is, as the room sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Client {
     pub uuid: String,
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub user_id: Option<i64>,
     pub username: Option<String>,
     pub profile_picture_url: Option<String>,
@@ -35,6 +36,13 @@ struct Member {
     client: Client,
     /// The hash of the socket's session, to skip the sender of an event.
     origin: Option<String>,
+}
+
+/// Sockets a frame skips: the sender's (by session origin) or one socket (by uuid).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Except<'a> {
+    pub origin: Option<&'a str>,
+    pub socket: Option<&'a str>,
 }
 
 pub struct Hub {
@@ -59,8 +67,7 @@ impl Hub {
         }
     }
 
-    /// Adds a socket to a room; returns its id and the queue its task drains. The room is told about
-    /// the newcomer, and the newcomer gets the room's client list first.
+    /// Adds a socket to a room; returns its id and the queue its task drains.
     pub fn join(
         &self,
         room: i64,
@@ -70,15 +77,7 @@ impl Hub {
         let (queue, receiver) = mpsc::channel(self.queue_len);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut rooms = self.rooms.lock().expect("hub lock");
-        let members = rooms.entry(room).or_default();
-        let list: Vec<&Client> = members
-            .values()
-            .map(|m| &m.client)
-            .chain([&client])
-            .collect();
-        let _ = queue.try_send(frame("chat:client_list", json!(list)));
-        let new_client = frame("chat:new_client", json!(client));
-        members.insert(
+        rooms.entry(room).or_default().insert(
             id,
             Member {
                 queue,
@@ -86,38 +85,37 @@ impl Hub {
                 origin,
             },
         );
-        Self::send_locked(members, &new_client, None, Some(id));
-        let count = frame("chat:client_count", json!({ "count": members.len() }));
-        Self::send_locked(members, &count, None, None);
         (id, receiver)
     }
 
-    /// Removes a socket (gone, or too slow) and tells the room.
-    pub fn leave(&self, room: i64, id: u64) {
+    /// Removes a socket; returns who it was, if it was still there.
+    pub fn leave(&self, room: i64, id: u64) -> Option<Client> {
+        let mut rooms = self.rooms.lock().expect("hub lock");
+        let members = rooms.get_mut(&room)?;
+        let member = members.remove(&id)?;
+        if members.is_empty() {
+            rooms.remove(&room);
+        }
+        Some(member.client)
+    }
+
+    /// Sends a frame to this replica's sockets in a room, skipping `except`. A socket whose queue is
+    /// full is removed (too slow); its task then closes it.
+    pub fn send(&self, room: i64, message: &Message, except: Except<'_>) {
         let mut rooms = self.rooms.lock().expect("hub lock");
         let Some(members) = rooms.get_mut(&room) else {
             return;
         };
-        let Some(member) = members.remove(&id) else {
-            return;
-        };
-        let gone = frame(
-            "chat:deleted_client",
-            json!({ "uuid": member.client.uuid, "userId": member.client.user_id, "username": member.client.username }),
-        );
-        Self::send_locked(members, &gone, None, None);
-        let count = frame("chat:client_count", json!({ "count": members.len() }));
-        Self::send_locked(members, &count, None, None);
-        if members.is_empty() {
-            rooms.remove(&room);
+        let mut slow = Vec::new();
+        for (id, member) in members.iter() {
+            let skip = (except.origin.is_some() && member.origin.as_deref() == except.origin)
+                || except.socket == Some(member.client.uuid.as_str());
+            if !skip && member.queue.try_send(message.clone()).is_err() {
+                slow.push(*id);
+            }
         }
-    }
-
-    /// Sends a frame to a room, skipping the sockets of `except_origin`.
-    pub fn send(&self, room: i64, message: &Message, except_origin: Option<&str>) {
-        let mut rooms = self.rooms.lock().expect("hub lock");
-        if let Some(members) = rooms.get_mut(&room) {
-            Self::send_locked(members, message, except_origin, None);
+        for id in slow {
+            members.remove(&id);
         }
     }
 
@@ -129,25 +127,13 @@ impl Hub {
         }
     }
 
-    /// Queues the frame for each member; a member whose queue is full (too slow) is removed, which
-    /// closes its queue and so its connection.
-    fn send_locked(
-        members: &mut HashMap<u64, Member>,
-        message: &Message,
-        except_origin: Option<&str>,
-        except_id: Option<u64>,
-    ) {
-        let mut slow = Vec::new();
-        for (id, member) in members.iter() {
-            let skip = Some(*id) == except_id
-                || (except_origin.is_some() && member.origin.as_deref() == except_origin);
-            if !skip && member.queue.try_send(message.clone()).is_err() {
-                slow.push(*id);
-            }
-        }
-        for id in slow {
-            members.remove(&id);
-        }
+    /// This replica's sockets, room by room (for refreshing presence).
+    pub fn clients(&self) -> Vec<(i64, Vec<Client>)> {
+        let rooms = self.rooms.lock().expect("hub lock");
+        rooms
+            .iter()
+            .map(|(room, members)| (*room, members.values().map(|m| m.client.clone()).collect()))
+            .collect()
     }
 
     pub fn room_size(&self, room: i64) -> usize {
@@ -156,6 +142,15 @@ impl Hub {
             .expect("hub lock")
             .get(&room)
             .map_or(0, HashMap::len)
+    }
+
+    pub fn socket_count(&self) -> usize {
+        self.rooms
+            .lock()
+            .expect("hub lock")
+            .values()
+            .map(HashMap::len)
+            .sum()
     }
 }
 
@@ -187,15 +182,19 @@ mod tests {
         let hub = Hub::new(8);
         let (_, mut alice) = hub.join(1, client("alice"), Some("alice-origin".into()));
         let (_, mut bob) = hub.join(1, client("bob"), None);
-        while alice.try_recv().is_ok() {}
-        while bob.try_recv().is_ok() {}
+        let (_, mut carol) = hub.join(1, client("carol"), None);
 
+        let except = Except {
+            origin: Some("alice-origin"),
+            socket: Some("carol"),
+        };
         hub.send(
             1,
             &frame("chat:created_message", json!({"message": "hi"})),
-            Some("alice-origin"),
+            except,
         );
         assert!(alice.try_recv().is_err());
+        assert!(carol.try_recv().is_err());
         assert_eq!(event_name(&bob.try_recv().unwrap()), "chat:created_message");
     }
 
@@ -205,29 +204,23 @@ mod tests {
         let (_, mut slow) = hub.join(1, client("slow"), None);
         let (_, mut fast) = hub.join(1, client("fast"), None);
         for i in 0..10 {
-            while fast.try_recv().is_ok() {}
-            hub.send(1, &frame("tick", json!(i)), None);
+            hub.send(1, &frame("tick", json!(i)), Except::default());
+            assert!(fast.try_recv().is_ok(), "the fast socket gets tick {i}");
         }
         assert_eq!(hub.room_size(1), 1);
         // The slow socket's queue is closed once it is drained: its task then closes the connection.
-        while slow.try_recv().is_ok() {}
+        assert_eq!(std::iter::from_fn(|| slow.try_recv().ok()).count(), 2);
         assert!(slow.recv().await.is_none());
     }
 
     #[tokio::test]
-    async fn joining_and_leaving_tell_the_room() {
+    async fn leaving_returns_the_client_once_and_empty_rooms_vanish() {
         let hub = Hub::new(8);
-        let (_, mut first) = hub.join(3, client("first"), None);
-        assert_eq!(event_name(&first.try_recv().unwrap()), "chat:client_list");
-        assert_eq!(event_name(&first.try_recv().unwrap()), "chat:client_count");
-        let (second, _rx) = hub.join(3, client("second"), None);
-        assert_eq!(event_name(&first.try_recv().unwrap()), "chat:new_client");
-        assert_eq!(event_name(&first.try_recv().unwrap()), "chat:client_count");
-        hub.leave(3, second);
-        assert_eq!(
-            event_name(&first.try_recv().unwrap()),
-            "chat:deleted_client"
-        );
-        assert_eq!(event_name(&first.try_recv().unwrap()), "chat:client_count");
+        let (id, _rx) = hub.join(3, client("first"), None);
+        assert_eq!(hub.clients(), vec![(3, vec![client("first")])]);
+        assert_eq!(hub.leave(3, id), Some(client("first")));
+        assert_eq!(hub.leave(3, id), None);
+        assert_eq!(hub.socket_count(), 0);
+        assert!(hub.clients().is_empty());
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod events;
 pub mod hub;
+pub mod presence;
 
 use std::time::Duration;
 
@@ -97,7 +98,26 @@ async fn run_socket(
     origin: Option<String>,
     stream_state: Message,
 ) {
-    let (id, mut queue) = state.hub.join(room, client, origin);
+    let (id, mut queue) = state.hub.join(room, client.clone(), origin);
+    let everyone = match state.presence.joined(room, &client).await {
+        Ok(clients) => clients,
+        Err(error) => {
+            // Without Redis the room still works; the list is this replica's sockets only.
+            tracing::warn!(%error, room, "presence unavailable");
+            state
+                .hub
+                .clients()
+                .into_iter()
+                .filter(|(r, _)| *r == room)
+                .flat_map(|(_, c)| c)
+                .collect()
+        }
+    };
+    state.hub.send_to(
+        room,
+        id,
+        frame("chat:client_list", serde_json::json!(everyone)),
+    );
     state.hub.send_to(room, id, stream_state);
     let (mut sink, mut incoming) = socket.split();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
@@ -122,7 +142,11 @@ async fn run_socket(
             _ = state.shutdown.requested() => break Some((1001, "server going away")),
         }
     };
-    state.hub.leave(room, id);
+    if let Some(client) = state.hub.leave(room, id)
+        && let Err(error) = state.presence.left(room, &client).await
+    {
+        tracing::warn!(%error, room, "presence unavailable: the socket expires from the room instead");
+    }
     if let Some((code, reason)) = close {
         let _ = sink
             .send(Message::Close(Some(CloseFrame {
