@@ -183,3 +183,60 @@ pub async fn next_event(
         }
     }
 }
+
+impl SignedInUser {
+    /// A request as this user's browser sends it: the session cookie and the site's `Origin`.
+    pub fn request(
+        &self,
+        platform: &Platform,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        platform
+            .http
+            .request(method, platform.url(path))
+            .header("cookie", &self.cookie)
+            .header("origin", &platform.base)
+    }
+
+    /// Schedules a broadcast of an hour starting now; returns its id.
+    pub async fn broadcast_now(&self, platform: &Platform, title: &str) -> anyhow::Result<i64> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64;
+        let body = json!({ "title": title, "startAt": iso_utc(now), "endAt": iso_utc(now + 3600) });
+        let response = self
+            .request(
+                platform,
+                reqwest::Method::POST,
+                "/api/v1/users/me/broadcasts",
+            )
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status() == 201,
+            "scheduling answered {}: {}",
+            response.status(),
+            response.text().await?
+        );
+        let created: Value = response.json().await?;
+        created["results"]["broadcastId"]
+            .as_i64()
+            .context("no broadcastId")
+    }
+}
+
+/// Unix seconds as an ISO-8601 UTC date-time.
+pub fn iso_utc(unix_secs: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp(unix_secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339()
+}
+
+/// A random client address in 198.18.0.0/15 (reserved for benchmarks), to send as
+/// `X-Forwarded-For`: the gateway believes it because the edge and the tests are on loopback.
+pub fn client_address() -> String {
+    let bytes = *uuid::Uuid::new_v4().as_bytes();
+    format!("198.{}.{}.{}", 18 + (bytes[0] & 1), bytes[1], bytes[2].max(1))
+}

@@ -63,6 +63,7 @@ stack_init() {
     PORT_EDGE=$((8080 + o))
     PORT_SOURCE=$((8000 + o))
     PORT_GATEWAY=$((8100 + o))
+    PORT_GATEWAY_2=$((8101 + o))
     PORT_AUTH=$((8110 + o))
     PORT_CHAT=$((8120 + o))
     PORT_BROADCASTS=$((8130 + o))
@@ -77,6 +78,7 @@ stack_init() {
     PORT_AMQP_DIST=$((25673 + o))
     PORT_SMTP=$((1025 + o))
     PORT_MAILWEB=$((1080 + o))
+    if declare -F services_init >/dev/null; then services_init; fi
 }
 
 # The shared settings every service reads (LIVESTREAMER_*), one NAME=VALUE per line.
@@ -113,9 +115,19 @@ stack_e2e_env() {
 E2E_BASE_URL=http://127.0.0.1:$PORT_EDGE
 E2E_SOURCE_ADDR=127.0.0.1:$PORT_SOURCE
 E2E_MAILDEV_URL=http://127.0.0.1:$PORT_MAILWEB
+E2E_GATEWAY_URLS=$(gateway_urls)
 EOF
     if [[ $STACK != dev ]]; then
         printf 'E2E_SUPERADMIN_USERNAME=%s\nE2E_SUPERADMIN_PASSWORD=%s\n' "$TEST_SUPERADMIN_USERNAME" "$TEST_SUPERADMIN_PASSWORD"
+    fi
+}
+
+# gateway_urls: the gateway replicas' own addresses, comma-separated (for tests that pin a replica).
+gateway_urls() {
+    if [[ $STACK == dev ]]; then
+        printf 'http://127.0.0.1:%s' "$PORT_GATEWAY"
+    else
+        printf 'http://127.0.0.1:%s,http://127.0.0.1:%s' "$PORT_GATEWAY" "$PORT_GATEWAY_2"
     fi
 }
 

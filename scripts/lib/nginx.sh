@@ -34,6 +34,7 @@ nginx_render() {
         -e "s|@EDGE_PORT@|$PORT_EDGE|g" \
         -e "s|@SOURCE_PORT@|$PORT_SOURCE|g" \
         -e "s|@GATEWAY_PORT@|$PORT_GATEWAY|g" \
+        -e "s|@GATEWAY_2@|$(if [[ $STACK != dev ]]; then printf 'server 127.0.0.1:%s;' "$PORT_GATEWAY_2"; fi)|g" \
         -e "s|@RELAY_PORT@|$PORT_RELAY|g" \
         -e "s|@RELAY_SOURCE_PORT@|$PORT_RELAY_SOURCE|g" \
         "$ROOT/scripts/nginx/nginx.conf.template" >"$conf.tmp"

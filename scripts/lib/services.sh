@@ -2,13 +2,23 @@
 # The six Rust services: started from the Cargo target folder with the environment of
 # docs/RUNTIME.md, ready when GET http://127.0.0.1:<port>/readyz answers 200.
 
-# In start order (auth first: the others ask it who is who); stopped in reverse order.
+# In start order (auth first: the others ask it who is who); stopped in reverse order. The test
+# stacks run a second gateway replica (gateway-2, the same binary on the next port) behind nginx, so
+# every e2e run proves that WebSocket rooms, presence and chat work across replicas.
 SERVICES=(auth broadcasts-archive chat mailer stream-relay gateway)
+services_init() {
+    SERVICES=(auth broadcasts-archive chat mailer stream-relay gateway)
+    if [[ $STACK != dev ]]; then SERVICES+=(gateway-2); fi
+}
+
+# service_binary NAME: the binary a service runs (replicas share one).
+service_binary() { printf '%s\n' "${1%-2}"; }
 
 # service_port NAME: the port that answers /readyz.
 service_port() {
     case $1 in
     gateway) printf '%s\n' "$PORT_GATEWAY" ;;
+    gateway-2) printf '%s\n' "$PORT_GATEWAY_2" ;;
     auth) printf '%s\n' "$PORT_AUTH" ;;
     chat) printf '%s\n' "$PORT_CHAT" ;;
     broadcasts-archive) printf '%s\n' "$PORT_BROADCASTS" ;;
@@ -31,7 +41,7 @@ services_check_binaries() {
     dir=$(cargo_target_dir)/$1
     if [[ $1 == release ]]; then hint='cargo build --release --bins'; fi
     for s in "${SERVICES[@]}"; do
-        [[ -x $dir/$s ]] || missing+=("$s")
+        [[ -x $dir/$(service_binary "$s") ]] || missing+=("$s")
     done
     ((${#missing[@]} == 0)) || die "service binaries missing in $dir: ${missing[*]} (built by: $hint)"
 }
@@ -60,7 +70,9 @@ services_start() {
         require_port "$(service_port "$s")" "$s"
         if [[ $s == stream-relay ]]; then require_port "$PORT_RELAY_SOURCE" "stream-relay (Icecast source port)"; fi
         log "starting $STACK/$s on 127.0.0.1:$(service_port "$s")"
-        proc_start "$s" env "${env_words[@]}" "$dir/$s"
+        local -a replica_env=()
+        if [[ $s == gateway-2 ]]; then replica_env=("GATEWAY_LISTEN=127.0.0.1:$PORT_GATEWAY_2"); fi
+        proc_start "$s" env "${env_words[@]}" "${replica_env[@]}" "$dir/$(service_binary "$s")"
     done
 }
 
