@@ -10,7 +10,8 @@ const PROTOS: [&str; 4] = [
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time: a build script binary may be reused from another checkout of the workspace.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let files: Vec<PathBuf> = PROTOS.iter().map(|p| root.join(p)).collect();
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());

@@ -2,185 +2,46 @@
 //! port 0, one fresh database, a unique Redis prefix and exchange per test), spoken to over gRPC as
 //! the gateway does.
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use livestreamer_proto::{
-    auth::{
-        ConfirmEmailRequest, ResolveSessionRequest, SignInRequest, SignUpRequest,
-        auth_client::AuthClient,
-    },
-    broadcasts::{CreateBroadcastRequest, broadcasts_client::BroadcastsClient},
-    chat::{
-        DeleteMessageRequest, LikeMessageRequest, ListMessagesRequest, PostMessageRequest,
-        chat_client::ChatClient,
-    },
-    events::{BroadcastDeleted, ChatMessageCreated, ChatMessageLiked, MailJob, routing},
+    chat::{DeleteMessageRequest, LikeMessageRequest, ListMessagesRequest, PostMessageRequest},
+    events::{BroadcastDeleted, ChatMessageCreated, ChatMessageLiked, routing},
 };
 use prost::Message;
-use service_kit::{amqp::EventPublisher, clock::now_ms, internal_token, shutdown::Shutdown};
+use service_harness::{Services, with_token};
+use service_kit::amqp::EventPublisher;
 use test_support::EventTap;
-use tonic::{Code, Request, transport::Channel};
+use tonic::Code;
 
-struct Stack {
-    auth: AuthClient<Channel>,
-    broadcasts: BroadcastsClient<Channel>,
-    chat: ChatClient<Channel>,
-    mail: EventTap,
-    exchange: String,
-    shutdown: Shutdown,
-}
+/// The services, with helpers in chat's own terms.
+struct Stack(Services);
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.shutdown.trigger();
+impl std::ops::Deref for Stack {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
     }
 }
 
-async fn listener() -> (tokio::net::TcpListener, SocketAddr) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    (listener, addr)
-}
-
-async fn wait_until_ready(addr: SocketAddr) {
-    for _ in 0..150 {
-        if let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let _ = stream
-                .write_all(b"GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-                .await;
-            let mut response = String::new();
-            let _ = stream.read_to_string(&mut response).await;
-            if response.starts_with("HTTP/1.1 200") {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+impl std::ops::DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut Services {
+        &mut self.0
     }
-    panic!("{addr} did not become ready within 15 s");
 }
 
-/// auth, broadcasts-archive and chat, wired to each other, with `rate_limit` messages per 2 s.
 async fn spawn_stack(rate_limit: u32) -> Stack {
-    let name = test_support::unique_name();
-    let database = test_support::fresh_database().await;
-    let mail = EventTap::bind(&name, routing::MAIL_SEND).await;
-    let shutdown = Shutdown::new();
-    let (
-        (auth_listener, auth_addr),
-        (broadcasts_listener, broadcasts_addr),
-        (chat_listener, chat_addr),
-    ) = (listener().await, listener().await, listener().await);
-
-    let mut auth = auth::Config::from_env().unwrap();
-    auth.database_url = database.clone().into();
-    auth.redis_prefix = format!("{name}:");
-    auth.amqp_exchange = name.clone();
-    tokio::spawn(auth::serve_on(auth_listener, auth, shutdown.clone()));
-
-    let mut broadcasts = broadcasts_archive::Config::from_env().unwrap();
-    broadcasts.database_url = database.clone();
-    broadcasts.redis_prefix = format!("{name}:");
-    broadcasts.amqp_exchange = name.clone();
-    broadcasts.auth_url = format!("http://{auth_addr}");
-    tokio::spawn(broadcasts_archive::serve_on(
-        broadcasts_listener,
-        broadcasts,
-        shutdown.clone(),
-    ));
-
-    let mut chat = chat::Config::from_env().unwrap();
-    chat.database_url = database;
-    chat.redis_prefix = format!("{name}:");
-    chat.amqp_exchange = name.clone();
-    chat.auth_url = format!("http://{auth_addr}");
-    chat.broadcasts_url = format!("http://{broadcasts_addr}");
-    chat.rate_limit = rate_limit;
-    tokio::spawn(chat::serve_on(chat_listener, chat, shutdown.clone()));
-
-    for addr in [auth_addr, broadcasts_addr, chat_addr] {
-        wait_until_ready(addr).await;
-    }
-    Stack {
-        auth: AuthClient::connect(format!("http://{auth_addr}"))
-            .await
-            .unwrap(),
-        broadcasts: BroadcastsClient::connect(format!("http://{broadcasts_addr}"))
-            .await
-            .unwrap(),
-        chat: ChatClient::connect(format!("http://{chat_addr}"))
-            .await
-            .unwrap(),
-        mail,
-        exchange: name,
-        shutdown,
-    }
-}
-
-fn with_token<T>(token: &str, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    internal_token::attach(&mut request, token);
-    request
+    Stack(Services::start(rate_limit).await)
 }
 
 impl Stack {
-    /// Signs a user up, confirms them through the mail job, signs in; returns an internal token.
+    /// A signed-up, confirmed, signed-in user's internal token.
     async fn user(&mut self, username: &str) -> String {
-        let password = "correct horse battery".to_owned();
-        let sign_up = SignUpRequest {
-            username: username.into(),
-            email: format!("{username}@example.com"),
-            password: password.clone(),
-            display_name: None,
-        };
-        self.auth.sign_up(sign_up).await.unwrap();
-        let (_, payload) = self.mail.next().await;
-        let token = MailJob::decode(payload.as_slice())
-            .unwrap()
-            .link
-            .split("token=")
-            .nth(1)
-            .unwrap()
-            .to_owned();
-        self.auth
-            .confirm_email(ConfirmEmailRequest { token })
-            .await
-            .unwrap();
-        self.mail.next().await; // the welcome mail
-        let login = SignInRequest {
-            login: username.into(),
-            password,
-            previous_session_id: None,
-        };
-        let session_id = self
-            .auth
-            .sign_in(login)
-            .await
-            .unwrap()
-            .into_inner()
-            .session_id;
-        self.auth
-            .resolve_session(ResolveSessionRequest { session_id })
-            .await
-            .unwrap()
-            .into_inner()
-            .internal_token
+        self.0.user(username).await.token
     }
 
     async fn broadcast(&mut self, token: &str) -> i64 {
-        let request = CreateBroadcastRequest {
-            title: "Chat test session".into(),
-            description: String::new(),
-            start_at_ms: now_ms(),
-            end_at_ms: now_ms() + 3_600_000,
-            ..Default::default()
-        };
-        self.broadcasts
-            .create_broadcast(with_token(token, request))
-            .await
-            .unwrap()
-            .into_inner()
-            .broadcast_id
+        self.0.broadcast(token).await
     }
 
     async fn post(

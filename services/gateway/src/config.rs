@@ -22,6 +22,8 @@ pub struct Config {
     pub trusted_proxies: Vec<TrustedProxy>,
     /// Frames a slow WebSocket may have queued before it is closed.
     pub ws_send_queue: usize,
+    /// How long a socket of a replica that stopped vouching for it stays in its room.
+    pub presence_expiry_secs: u64,
 }
 
 impl Config {
@@ -42,6 +44,7 @@ impl Config {
                 .to_owned(),
             trusted_proxies: trusted_proxies(&env)?,
             ws_send_queue: env.parse("WS_SEND_QUEUE", 256)?,
+            presence_expiry_secs: env.parse("PRESENCE_EXPIRY_SECS", 30)?,
         })
     }
 

@@ -72,7 +72,12 @@ impl AppState {
             broadcasts: BroadcastsClient::new(channel(&config.broadcasts_url)?),
             chat: ChatClient::new(channel(&config.chat_url)?),
             hub: Arc::new(ws::hub::Hub::new(config.ws_send_queue)),
-            presence: ws::presence::Presence::new(redis.clone(), &config.redis_prefix, publisher),
+            presence: ws::presence::Presence::new(
+                redis.clone(),
+                &config.redis_prefix,
+                publisher,
+                std::time::Duration::from_secs(config.presence_expiry_secs.max(1)),
+            ),
             redis,
             config: Arc::new(config),
             shutdown,

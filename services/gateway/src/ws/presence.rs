@@ -2,7 +2,7 @@
 //!
 //! Each room has a sorted set of socket uuids scored by when their replica last vouched for them, and
 //! a hash of who each socket is. A replica adds its sockets when they join, removes them when they
-//! leave, and re-scores all of its sockets every few seconds; an entry not re-scored for `EXPIRY`
+//! leave, and re-scores all of its sockets every few seconds; an entry not re-scored for the expiry (30 s)
 //! belongs to a replica that died, and whichever replica sweeps it first tells the room it left. Every
 //! change goes out on the event exchange as `presence.changed` with the room's new count, so each
 //! replica tells its own sockets (`chat:new_client`, `chat:deleted_client`, `chat:client_count`).
@@ -15,23 +15,23 @@ use service_kit::{amqp::EventPublisher, clock::now_ms, shutdown::Shutdown};
 
 use super::hub::{Client, Hub};
 
-/// A socket whose replica has not vouched for it this long is gone.
-pub const EXPIRY: Duration = Duration::from_secs(30);
-const REFRESH_EVERY: Duration = Duration::from_secs(10);
-
 #[derive(Clone)]
 pub struct Presence {
     redis: Pool,
     prefix: String,
     publisher: EventPublisher,
+    /// A socket whose replica has not vouched for it this long is gone; replicas vouch three times
+    /// per expiry (GATEWAY_PRESENCE_EXPIRY_SECS, 30 s).
+    expiry_ms: i64,
 }
 
 impl Presence {
-    pub fn new(redis: Pool, prefix: &str, publisher: EventPublisher) -> Self {
+    pub fn new(redis: Pool, prefix: &str, publisher: EventPublisher, expiry: Duration) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),
             publisher,
+            expiry_ms: expiry.as_millis() as i64,
         }
     }
 
@@ -52,11 +52,11 @@ impl Presence {
             .ignore()
             .hset(&details, &client.uuid, serde_json::to_string(client)?)
             .ignore()
-            .pexpire(&members, 2 * EXPIRY.as_millis() as i64)
+            .pexpire(&members, 2 * self.expiry_ms)
             .ignore()
-            .pexpire(&details, 2 * EXPIRY.as_millis() as i64)
+            .pexpire(&details, 2 * self.expiry_ms)
             .ignore()
-            .zrangebyscore(&members, now - EXPIRY.as_millis() as i64, "+inf")
+            .zrangebyscore(&members, now - self.expiry_ms, "+inf")
             .query_async(&mut conn)
             .await?;
         let clients = if uuids.is_empty() {
@@ -84,7 +84,7 @@ impl Presence {
         let (removed, _, count): (i64, i64, i64) = redis::pipe()
             .zrem(&members, &client.uuid)
             .hdel(&details, &client.uuid)
-            .zcount(&members, now_ms() - EXPIRY.as_millis() as i64, "+inf")
+            .zcount(&members, now_ms() - self.expiry_ms, "+inf")
             .query_async(&mut conn)
             .await?;
         if removed == 1 {
@@ -123,11 +123,9 @@ impl Presence {
             for client in &clients {
                 pipe.zadd(&members, &client.uuid, now).ignore();
             }
-            pipe.pexpire(&members, 2 * EXPIRY.as_millis() as i64)
-                .ignore();
-            pipe.pexpire(&details, 2 * EXPIRY.as_millis() as i64)
-                .ignore();
-            pipe.zrangebyscore(&members, "-inf", now - EXPIRY.as_millis() as i64);
+            pipe.pexpire(&members, 2 * self.expiry_ms).ignore();
+            pipe.pexpire(&details, 2 * self.expiry_ms).ignore();
+            pipe.zrangebyscore(&members, "-inf", now - self.expiry_ms);
             let (stale,): (Vec<String>,) = pipe.query_async(&mut conn).await?;
             for uuid in stale {
                 let gone: Option<String> = redis::cmd("HGET")
@@ -149,9 +147,9 @@ impl Presence {
         Ok(())
     }
 
-    /// Refreshes every `REFRESH_EVERY` until shutdown.
+    /// Refreshes three times per expiry until shutdown.
     pub async fn keep_fresh(self, hub: std::sync::Arc<Hub>, shutdown: Shutdown) {
-        let mut ticks = tokio::time::interval(REFRESH_EVERY);
+        let mut ticks = tokio::time::interval(Duration::from_millis(self.expiry_ms as u64 / 3));
         loop {
             tokio::select! {
                 _ = ticks.tick() => {
