@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod health;
 pub mod internal_token;
+pub mod metrics;
 pub mod postgres;
 pub mod rate_limit;
 pub mod redis;

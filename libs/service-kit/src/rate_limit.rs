@@ -33,13 +33,20 @@ pub struct SlidingWindow {
 pub enum Decision {
     Allowed,
     /// Refused; the next action is admitted after this long.
-    Limited { retry_after: Duration },
+    Limited {
+        retry_after: Duration,
+    },
 }
 
 impl SlidingWindow {
     /// `key_prefix` names the limit (e.g. `ls:chat-rate:`); the subject is appended.
     pub fn new(pool: Pool, key_prefix: impl Into<String>, limit: u32, window: Duration) -> Self {
-        Self { pool, key_prefix: key_prefix.into(), limit, window }
+        Self {
+            pool,
+            key_prefix: key_prefix.into(),
+            limit,
+            window,
+        }
     }
 
     /// Records an action by `subject` if the limit allows it.
@@ -60,7 +67,9 @@ impl SlidingWindow {
         Ok(if wait_ms <= 0 {
             Decision::Allowed
         } else {
-            Decision::Limited { retry_after: Duration::from_millis(wait_ms as u64) }
+            Decision::Limited {
+                retry_after: Duration::from_millis(wait_ms as u64),
+            }
         })
     }
 }

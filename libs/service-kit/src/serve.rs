@@ -1,7 +1,8 @@
 //! Serving an axum router (and tonic services, which are axum routes speaking HTTP/2) on a listener
-//! until shutdown, draining in-flight requests.
+//! until shutdown, draining in-flight requests. Every service served this way counts and times its
+//! requests and answers `GET /metrics` (see `metrics`).
 
-use axum::Router;
+use axum::{Router, middleware};
 use tokio::net::TcpListener;
 
 use crate::shutdown::Shutdown;
@@ -20,7 +21,7 @@ pub async fn serve(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    axum::serve(listener, router)
+    axum::serve(listener, instrumented(router))
         .with_graceful_shutdown(shutdown.requested_owned())
         .await?;
     Ok(())
@@ -35,11 +36,19 @@ pub async fn serve_with_peer_addrs(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let service =
+        instrumented(router).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown.requested_owned())
         .await?;
     Ok(())
+}
+
+/// The router with request metrics around it and `GET /metrics` beside it.
+fn instrumented(router: Router) -> Router {
+    router
+        .layer(middleware::from_fn(crate::metrics::track))
+        .merge(crate::metrics::router())
 }
 
 /// The tonic services of a gRPC server as an axum router, so health routes can sit beside them.

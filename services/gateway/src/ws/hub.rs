@@ -16,6 +16,7 @@ use std::{
 };
 
 use axum::extract::ws::{Message, Utf8Bytes};
+use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -49,6 +50,40 @@ pub struct Hub {
     rooms: Mutex<HashMap<i64, HashMap<u64, Member>>>,
     next_id: AtomicU64,
     queue_len: usize,
+}
+
+/// What the hubs of this process report on `/metrics`.
+struct HubMetrics {
+    sockets: Gauge,
+    frames: Counter,
+    slow_closed: Counter,
+}
+
+fn metrics() -> &'static HubMetrics {
+    static METRICS: std::sync::OnceLock<HubMetrics> = std::sync::OnceLock::new();
+    METRICS.get_or_init(|| {
+        let metrics = HubMetrics {
+            sockets: Gauge::default(),
+            frames: Counter::default(),
+            slow_closed: Counter::default(),
+        };
+        service_kit::metrics::register(
+            "ws_sockets",
+            "Open WebSockets on this replica",
+            metrics.sockets.clone(),
+        );
+        service_kit::metrics::register(
+            "ws_frames_queued",
+            "Frames fanned out to sockets",
+            metrics.frames.clone(),
+        );
+        service_kit::metrics::register(
+            "ws_sockets_closed_slow",
+            "Sockets closed because their send queue overflowed",
+            metrics.slow_closed.clone(),
+        );
+        metrics
+    })
 }
 
 /// `{ "event": name, "data": data }`, serialized once.
@@ -85,6 +120,7 @@ impl Hub {
                 origin,
             },
         );
+        metrics().sockets.inc();
         (id, receiver)
     }
 
@@ -93,6 +129,7 @@ impl Hub {
         let mut rooms = self.rooms.lock().expect("hub lock");
         let members = rooms.get_mut(&room)?;
         let member = members.remove(&id)?;
+        metrics().sockets.dec();
         if members.is_empty() {
             rooms.remove(&room);
         }
@@ -106,16 +143,24 @@ impl Hub {
         let Some(members) = rooms.get_mut(&room) else {
             return;
         };
-        let mut slow = Vec::new();
+        let (mut slow, mut queued) = (Vec::new(), 0);
         for (id, member) in members.iter() {
             let skip = (except.origin.is_some() && member.origin.as_deref() == except.origin)
                 || except.socket == Some(member.client.uuid.as_str());
-            if !skip && member.queue.try_send(message.clone()).is_err() {
-                slow.push(*id);
+            if skip {
+                continue;
+            }
+            match member.queue.try_send(message.clone()) {
+                Ok(()) => queued += 1,
+                Err(_) => slow.push(*id),
             }
         }
+        let metrics = metrics();
+        metrics.frames.inc_by(queued);
         for id in slow {
             members.remove(&id);
+            metrics.sockets.dec();
+            metrics.slow_closed.inc();
         }
     }
 
