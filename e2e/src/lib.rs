@@ -88,9 +88,13 @@ impl Platform {
         let username = Self::unique_username(prefix);
         let email = format!("{username}@example.com");
         let password = "a long enough secret";
+        // Each simulated user comes from an address of its own, as real users do: the per-address
+        // rate limits of sign-up and sign-in then count each user, not the whole suite.
+        let address = client_address();
         let response = self
             .http
             .post(self.url("/api/v1/users"))
+            .header("x-forwarded-for", &address)
             .json(&json!({ "username": username, "email": email, "password": password }))
             .send()
             .await?;
@@ -119,6 +123,7 @@ impl Platform {
         let response = self
             .http
             .post(self.url("/api/v1/sessions"))
+            .header("x-forwarded-for", &address)
             .json(&json!({ "username": username, "password": password }))
             .send()
             .await?;
@@ -232,6 +237,13 @@ pub fn iso_utc(unix_secs: i64) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp(unix_secs, 0)
         .unwrap_or_default()
         .to_rfc3339()
+}
+
+/// A random client address in 198.18.0.0/15 (reserved for benchmarks), to send as
+/// `X-Forwarded-For`: the gateway believes it because the edge and the tests are on loopback.
+pub fn client_address() -> String {
+    let bytes = *uuid::Uuid::new_v4().as_bytes();
+    format!("198.{}.{}.{}", 18 + (bytes[0] & 1), bytes[1], bytes[2].max(1))
 }
 
 /// A random client address in 198.18.0.0/15 (reserved for benchmarks), to send as

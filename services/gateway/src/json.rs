@@ -31,7 +31,11 @@ where
 }
 
 fn rejection_to_error(rejection: JsonRejection) -> ApiError {
-    let status = rejection.status();
+    // A body of the wrong shape is bad input like any other: 400, not axum's 422.
+    let status = match &rejection {
+        JsonRejection::JsonDataError(_) => StatusCode::BAD_REQUEST,
+        other => other.status(),
+    };
     let message = match &rejection {
         JsonRejection::MissingJsonContentType(_) => {
             "Expected a request body with Content-Type: application/json".to_owned()
