@@ -33,6 +33,79 @@ export interface Broadcast {
   likeCount?: number;
   durationSec?: number | null;
   recordingUrl?: string | null;
+  /** Only in GET /broadcasts/live: audio listeners right now. */
+  listenerCount?: number;
+}
+
+export interface BroadcastsPage {
+  nextCursor: string | null;
+  broadcasts: Broadcast[];
+}
+
+export interface GroupedBroadcasts {
+  past: Broadcast[];
+  current: Broadcast[];
+  future: Broadcast[];
+}
+
+export type TimeGroup = keyof GroupedBroadcasts;
+
+/** Any subset of a broadcast's editable fields (PATCH /users/me/broadcasts/{id}). */
+export interface BroadcastChanges {
+  title?: string;
+  description?: string;
+  startAt?: string;
+  endAt?: string;
+  isVisible?: boolean;
+}
+
+export interface PublicProfile {
+  userId: Id;
+  username: string;
+  displayName: string;
+  about: string;
+  websiteUrl: string;
+  profilePictureUrl: string;
+  createdAt: string;
+}
+
+export interface ProfileChanges {
+  username?: string;
+  displayName?: string;
+  about?: string;
+  websiteUrl?: string;
+}
+
+export interface StreamKey {
+  /** Only in the answer to a rotation: the key is stored hashed. */
+  streamKey: string | null;
+  createdAt: string | null;
+}
+
+export interface AdminUser {
+  userId: Id;
+  username: string;
+  email: string;
+  displayName: string;
+  role: string;
+  isEmailConfirmed: boolean;
+  isDeleted: boolean;
+  createdAt: string;
+  lastLoginAt: string | null;
+  deletedAt: string | null;
+}
+
+export interface UsersPage {
+  nextCursor: string | null;
+  users: AdminUser[];
+}
+
+/** Someone in a broadcast's room (chat:client_list, chat:new_client); guests have no username. */
+export interface RoomClient {
+  uuid: string;
+  userId?: Id | null;
+  username?: string | null;
+  profilePictureUrl?: string | null;
 }
 
 export interface ChatMessage {

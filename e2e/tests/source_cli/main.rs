@@ -258,3 +258,66 @@ async fn failures_have_their_own_exit_code_and_sentence() -> anyhow::Result<()> 
     assert_eq!(exit, 4, "signed out: {says}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_sends_the_description_and_the_artwork() -> anyhow::Result<()> {
+    let (from, platform) = platform();
+    let dj = Dj::new(&platform, "cliart", from).await?;
+    let artwork = dj.home.join("cover.png");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=orange:s=64x64",
+        ])
+        .args(["-frames:v", "1"])
+        .arg(&artwork)
+        .status()?;
+    assert!(made.success());
+    let output = dj
+        .command(&[
+            "schedule",
+            "--title",
+            "Sunday morning set",
+            "--start",
+            "+2h",
+            "--end",
+            "+90m",
+        ])?
+        .args(["--description", "Slow records", "--artwork"])
+        .arg(&artwork)
+        .output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let id: i64 = stdout.lines().next().unwrap_or_default().trim().parse()?;
+    let broadcast: serde_json::Value = platform
+        .http
+        .get(platform.url(&format!("/api/v1/broadcasts/{id}")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let broadcast = &broadcast["results"];
+    assert_eq!(broadcast["description"], "Slow records");
+    let artwork_url = broadcast["artworkUrl"].as_str().unwrap_or_default();
+    assert!(
+        artwork_url.contains(&format!("/broadcasts/{id}/artwork/")),
+        "{broadcast}"
+    );
+    let start = chrono::DateTime::parse_from_rfc3339(broadcast["startAt"].as_str().unwrap())?;
+    let end = chrono::DateTime::parse_from_rfc3339(broadcast["endAt"].as_str().unwrap())?;
+    assert_eq!(
+        (end - start).num_minutes(),
+        90,
+        "--end +90m counts from the start"
+    );
+    Ok(())
+}

@@ -92,14 +92,25 @@ describe('BroadcastPage', () => {
     lastSocket().open();
     lastSocket().send('stream:state', { isStreaming: true, broadcast: { ...broadcast, isLive: true } });
     expect(screen.getByTestId('live-badge').textContent).toBe('LIVE');
-    expect(container.querySelector('audio')?.getAttribute('src')).toBe('/api/v1/broadcasts/7/stream');
+    const audio = container.querySelector('audio');
+    expect(audio).toBeTruthy();
+    const user = userEvent.setup();
+    await user.click(screen.getByTestId('play'));
+    expect(audio?.getAttribute('src')).toBe('/api/v1/broadcasts/7/stream');
+    expect(HTMLMediaElement.prototype.play).toHaveBeenCalled();
+    expect(screen.getByTestId('play').textContent).toContain('Stop');
 
     lastSocket().send('chat:client_count', { count: 4 });
-    expect(screen.getByText('4 in the room')).toBeTruthy();
+    expect(screen.getByTestId('room-count').textContent).toBe('4 people here');
+    lastSocket().send('stream:listeners', { broadcastId: 7, count: 3, peak: 5 });
+    expect(screen.getByTestId('listener-count').textContent).toBe('3 listeners');
+    lastSocket().send('stream:like', { broadcastId: 7, likedByUserId: 9, likedByUsername: 'fan', likeCount: 12 });
+    expect(screen.getByText('12 likes')).toBeTruthy();
 
     lastSocket().send('stream:state', { isStreaming: false });
     expect(screen.getByTestId('live-badge').textContent).toBe('Off air');
     expect(container.querySelector('audio')).toBeNull();
+    expect(screen.getByText(/just ended/)).toBeTruthy();
   });
 
   it('shows history oldest first, live messages, its own posts, and refetches after a reconnect', async () => {

@@ -1,28 +1,48 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
-import { errorText, getBroadcast, getMessages, postMessage, streamUrl } from '../api';
+import {
+  ApiError,
+  can,
+  deleteMessage,
+  errorText,
+  getBroadcast,
+  getMessages,
+  likeMessage,
+  postMessage,
+  recordingUrl,
+  streamUrl,
+} from '../api';
+import Artwork from '../components/Artwork';
+import { userPath } from '../components/BroadcastCard';
 import { ChatForm, ChatList, SignInToChat, mergeMessages } from '../components/Chat';
 import ErrorAlert from '../components/ErrorAlert';
+import LikeButton from '../components/LikeButton';
 import LiveBadge from '../components/LiveBadge';
+import { LivePlayer, RecordingPlayer } from '../components/Player';
+import WhoIsHere from '../components/WhoIsHere';
+import { formatClock, formatWindow, plural } from '../format';
 import { useSession } from '../session';
-import type { Broadcast, ChatMessage, StreamState, WsFrame } from '../types';
+import type { Broadcast, ChatMessage, Id, RoomClient, StreamState, WsFrame } from '../types';
 import { useBroadcastSocket } from '../ws';
 
-const HISTORY_LIMIT = 20;
-
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
-
-function formatWindow(startAt: string, endAt: string): string {
-  const s = new Date(startAt);
-  const e = new Date(endAt);
-  if (Number.isNaN(s.getTime()) || Number.isNaN(e.getTime())) return '';
-  const sameDay = s.toDateString() === e.toDateString();
-  return `${dateTime.format(s)} – ${sameDay ? timeOnly.format(e) : dateTime.format(e)}`;
-}
+export const HISTORY_LIMIT = 20;
+/** After the end, when to look for the recording (the archive saves it a moment later). */
+const RECORDING_RETRIES_MS = [1500, 4000, 10_000, 20_000];
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
+}
+
+const same = (a: Id | null | undefined, b: Id | null | undefined) => a != null && b != null && String(a) === String(b);
+
+function withLikes(messages: ChatMessage[], messageId: Id, likedByUserId: Id[]): ChatMessage[] {
+  return messages.map((m) => (same(m.messageId, messageId) ? { ...m, likedByUserId } : m));
+}
+
+function socketWords(status: string): string {
+  if (status === 'reconnecting') return 'Reconnecting…';
+  if (status === 'connecting') return 'Connecting…';
+  return '';
 }
 
 export default function BroadcastPage() {
@@ -33,16 +53,38 @@ export default function BroadcastPage() {
   const [loadError, setLoadError] = useState<string | null>(null);
   // The socket's word on liveness wins over the REST answer once it arrives.
   const [socketLive, setSocketLive] = useState<boolean | null>(null);
+  // Ended while this page was open (or found ended): look for the recording.
+  const [ended, setEnded] = useState(false);
+  // After the end a broadcast is hidden until its owner publishes it.
+  const [unpublished, setUnpublished] = useState(false);
 
   const [messages, setMessages] = useState<ChatMessage[]>([]);
   const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [chatError, setChatError] = useState<string | null>(null);
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [roomCount, setRoomCount] = useState<number | null>(null);
+  const [clients, setClients] = useState<RoomClient[]>([]);
   const [listeners, setListeners] = useState<number | null>(null);
+  const [likeCount, setLikeCount] = useState(0);
 
   const currentId = useRef(id);
   currentId.current = id;
+  // Whether this page has seen it live (REST or socket): going off air then means it ended.
+  const liveSeen = useRef(false);
+
+  const refetchBroadcast = useCallback(async () => {
+    try {
+      const b = await getBroadcast(id);
+      if (currentId.current !== id) return null;
+      setBroadcast(b);
+      setLikeCount(b.likeCount ?? 0);
+      setUnpublished(false);
+      return b;
+    } catch (err) {
+      if (currentId.current === id && err instanceof ApiError && err.status === 404) setUnpublished(true);
+      return null;
+    }
+  }, [id]);
 
   const loadHistory = useCallback(
     async (replaceCursor: boolean) => {
@@ -61,15 +103,24 @@ export default function BroadcastPage() {
 
   useEffect(() => {
     let live = true;
+    liveSeen.current = false;
     setBroadcast(null);
     setLoadError(null);
     setSocketLive(null);
+    setEnded(false);
+    setUnpublished(false);
     setMessages([]);
     setNextCursor(null);
     setRoomCount(null);
+    setClients([]);
     setListeners(null);
     getBroadcast(id).then(
-      (b) => live && setBroadcast(b),
+      (b) => {
+        if (!live) return;
+        if (b.isLive) liveSeen.current = true;
+        setBroadcast(b);
+        setLikeCount(b.likeCount ?? 0);
+      },
       (err: unknown) => live && setLoadError(errorText(err)),
     );
     void loadHistory(true);
@@ -78,6 +129,14 @@ export default function BroadcastPage() {
     };
   }, [id, loadHistory]);
 
+  // Once it ended, fetch it again until the recording is there (or it turns out hidden).
+  const hasRecording = !!broadcast?.recordingUrl;
+  useEffect(() => {
+    if (!ended || hasRecording || unpublished) return;
+    const timers = RECORDING_RETRIES_MS.map((ms) => setTimeout(() => void refetchBroadcast(), ms));
+    return () => timers.forEach(clearTimeout);
+  }, [ended, hasRecording, unpublished, refetchBroadcast]);
+
   const onFrame = useCallback(
     (frame: WsFrame) => {
       const data = frame.data;
@@ -85,26 +144,53 @@ export default function BroadcastPage() {
         case 'stream:state': {
           if (!isRecord(data)) return;
           const state = data as unknown as StreamState;
-          const streaming = state.isStreaming === true;
-          // The player is mounted only while live, so a new start gets a fresh connection.
-          setSocketLive(streaming);
-          if (state.isStreaming && state.broadcast && String(state.broadcast.broadcastId) === String(id)) {
-            setBroadcast(state.broadcast);
+          if (state.isStreaming) {
+            liveSeen.current = true;
+            setSocketLive(true);
+            setEnded(false);
+            if (state.broadcast && same(state.broadcast.broadcastId, id)) {
+              setBroadcast(state.broadcast);
+              setLikeCount(state.broadcast.likeCount ?? 0);
+            }
+          } else {
+            if (liveSeen.current) setEnded(true);
+            liveSeen.current = false;
+            setSocketLive(false);
+            setListeners(null);
           }
-          if (!streaming) setListeners(null);
           return;
         }
         case 'chat:created_message': {
           if (!isRecord(data) || typeof data.message !== 'string') return;
           const m = data as unknown as ChatMessage;
-          if (String(m.broadcastId) !== String(id)) return;
+          if (!same(m.broadcastId, id)) return;
           setMessages((cur) => mergeMessages(cur, [m]));
           return;
         }
         case 'chat:deleted_message': {
           if (!isRecord(data)) return;
-          const gone = String(data.messageId);
-          setMessages((cur) => cur.filter((m) => String(m.messageId) !== gone));
+          setMessages((cur) => cur.filter((m) => !same(m.messageId, data.messageId as Id)));
+          return;
+        }
+        case 'chat:liked_message':
+        case 'chat:unliked_message': {
+          if (!isRecord(data) || !Array.isArray(data.likedByUserId)) return;
+          setMessages((cur) => withLikes(cur, data.messageId as Id, data.likedByUserId as Id[]));
+          return;
+        }
+        case 'chat:client_list': {
+          if (Array.isArray(data)) setClients(data as RoomClient[]);
+          return;
+        }
+        case 'chat:new_client': {
+          if (!isRecord(data) || typeof data.uuid !== 'string') return;
+          const c = data as unknown as RoomClient;
+          setClients((cur) => [...cur.filter((x) => x.uuid !== c.uuid), c]);
+          return;
+        }
+        case 'chat:deleted_client': {
+          if (!isRecord(data)) return;
+          setClients((cur) => cur.filter((x) => x.uuid !== data.uuid));
           return;
         }
         case 'chat:client_count': {
@@ -113,6 +199,10 @@ export default function BroadcastPage() {
         }
         case 'stream:listeners': {
           if (isRecord(data) && typeof data.count === 'number') setListeners(data.count);
+          return;
+        }
+        case 'stream:like': {
+          if (isRecord(data) && typeof data.likeCount === 'number') setLikeCount(data.likeCount);
           return;
         }
         default:
@@ -125,17 +215,15 @@ export default function BroadcastPage() {
   // No socket for a broadcast that could not be loaded (unknown, hidden, …).
   const socketStatus = useBroadcastSocket(id && !loadError ? id : undefined, {
     onFrame,
+    // REST is the source of truth: whatever happened while the socket was away is in history.
     onReconnect: () => {
       void loadHistory(false);
-      getBroadcast(id).then(
-        (b) => currentId.current === id && setBroadcast(b),
-        () => undefined,
-      );
+      void refetchBroadcast();
     },
   });
 
   async function loadOlder() {
-    if (!nextCursor) return;
+    if (!nextCursor || loadingOlder) return;
     setLoadingOlder(true);
     try {
       const page = await getMessages(id, { limit: HISTORY_LIMIT, nextCursor });
@@ -155,6 +243,23 @@ export default function BroadcastPage() {
     setMessages((cur) => mergeMessages(cur, [m]));
   }
 
+  async function remove(m: ChatMessage, asModerator: boolean) {
+    await deleteMessage(id, m.messageId, asModerator);
+    setMessages((cur) => cur.filter((x) => !same(x.messageId, m.messageId)));
+  }
+
+  async function like(m: ChatMessage, liked: boolean) {
+    if (!user) return;
+    await likeMessage(id, m.messageId, liked);
+    setMessages((cur) =>
+      cur.map((x) => {
+        if (!same(x.messageId, m.messageId)) return x;
+        const others = x.likedByUserId.filter((u) => !same(u, user.userId));
+        return { ...x, likedByUserId: liked ? [...others, user.userId] : others };
+      }),
+    );
+  }
+
   if (loadError) {
     return (
       <section className="card narrow">
@@ -168,34 +273,68 @@ export default function BroadcastPage() {
   }
 
   const isLive = socketLive ?? broadcast?.isLive ?? false;
+  const isPast = !!broadcast && !isLive && (ended || Date.parse(broadcast.endAt) < Date.now() || hasRecording);
 
   return (
     <div className="broadcast-layout">
       <section className="card" aria-labelledby="broadcast-title">
         {broadcast ? (
           <>
-            <div className="broadcast-head">
-              <LiveBadge live={isLive} />
-              {isLive && listeners !== null && (
-                <span className="muted">{listeners === 1 ? '1 listener' : `${listeners} listeners`}</span>
-              )}
+            <div className="broadcast-top">
+              <Artwork broadcast={broadcast} size="lg" />
+              <div className="broadcast-info">
+                <div className="broadcast-head">
+                  <LiveBadge live={isLive} />
+                  {isPast && <span className="badge badge-off">Ended</span>}
+                </div>
+                <h1 id="broadcast-title">{broadcast.title}</h1>
+                <p className="muted">
+                  by <Link to={userPath(broadcast.username)}>{broadcast.username}</Link> ·{' '}
+                  {formatWindow(broadcast.startAt, broadcast.endAt)}
+                </p>
+              </div>
             </div>
-            <h1 id="broadcast-title">{broadcast.title}</h1>
-            <p className="muted">
-              by <strong>{broadcast.username}</strong> · {formatWindow(broadcast.startAt, broadcast.endAt)}
+            {/* Announces the switch to LIVE and the end to screen readers. */}
+            <p className="visually-hidden" role="status">
+              {isLive ? 'The broadcast is live.' : ended ? 'The broadcast has ended.' : ''}
             </p>
-            {broadcast.description && <p className="description">{broadcast.description}</p>}
             {isLive ? (
-              <audio
-                className="player"
-                controls
-                preload="none"
+              <LivePlayer
                 src={streamUrl(id)}
-                aria-label={`Live audio: ${broadcast.title}`}
+                title={broadcast.title}
+                startedAt={broadcast.startAt}
+                listeners={listeners}
               />
+            ) : isPast && hasRecording ? (
+              <RecordingPlayer src={recordingUrl(broadcast)} title={broadcast.title} />
+            ) : isPast ? (
+              <p className="offline-note" role="status">
+                {unpublished
+                  ? 'This broadcast has ended. Its recording appears here once the DJ publishes it.'
+                  : ended
+                    ? 'This broadcast has just ended. Looking for its recording…'
+                    : 'This broadcast has ended and has no recording.'}
+              </p>
             ) : (
-              <p className="offline-note">Not on air right now. The player appears here as soon as the stream starts.</p>
+              <p className="offline-note">
+                Not on air right now. The player appears here as soon as the stream starts, no need to reload.
+              </p>
             )}
+            {(isLive || isPast) && (
+              <LikeButton
+                broadcastId={id}
+                likeCount={likeCount}
+                signedIn={!!user && isLive}
+                onLiked={() => setLikeCount((n) => n + 1)}
+              />
+            )}
+            {isPast && (
+              <p className="muted small">
+                {broadcast.durationSec ? `Lasted ${formatClock(broadcast.durationSec)} · ` : ''}
+                {plural(broadcast.listenerPeakCount ?? 0, 'listener')} at the peak
+              </p>
+            )}
+            {broadcast.description && <p className="description">{broadcast.description}</p>}
           </>
         ) : (
           <p role="status" id="broadcast-title">
@@ -207,24 +346,21 @@ export default function BroadcastPage() {
       <section className="card chat" aria-labelledby="chat-title">
         <div className="chat-head">
           <h2 id="chat-title">Chat</h2>
-          <span className="muted small">
-            {socketStatus === 'open'
-              ? roomCount !== null
-                ? `${roomCount} in the room`
-                : 'connected'
-              : socketStatus === 'reconnecting'
-                ? 'reconnecting…'
-                : socketStatus === 'connecting'
-                  ? 'connecting…'
-                  : ''}
+          <span className="muted small" role="status">
+            {socketWords(socketStatus)}
           </span>
         </div>
-        {nextCursor && (
-          <button type="button" className="link-button" onClick={loadOlder} disabled={loadingOlder}>
-            {loadingOlder ? 'Loading…' : 'Show earlier messages'}
-          </button>
-        )}
-        <ChatList messages={messages} ownUserId={user?.userId} />
+        {socketStatus === 'open' && <WhoIsHere clients={clients} count={roomCount} />}
+        <ChatList
+          messages={messages}
+          ownUserId={user?.userId}
+          canModerate={can(user, 'any_chat_message', 'delete')}
+          onDelete={remove}
+          onLike={like}
+          hasOlder={!!nextCursor}
+          loadingOlder={loadingOlder}
+          onLoadOlder={() => void loadOlder()}
+        />
         <ErrorAlert message={chatError} />
         {user ? <ChatForm send={send} /> : user === null ? <SignInToChat /> : null}
       </section>

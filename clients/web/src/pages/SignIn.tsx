@@ -62,6 +62,9 @@ export default function SignInPage() {
         </button>
       </form>
       <p className="muted">
+        <Link to="/forgot-password">Forgot your password?</Link>
+      </p>
+      <p className="muted">
         New here? <Link to="/signup">Create an account</Link>.
       </p>
     </section>

@@ -1,30 +1,24 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
-import { errorText, signUp } from '../api';
-import ErrorAlert from '../components/ErrorAlert';
+import { signUp } from '../api';
 import Field from '../components/Field';
+import FormAlert from '../components/FormAlert';
+import { useFormErrors } from '../hooks';
+
+const FIELDS = ['username', 'email', 'password', 'displayName'] as const;
 
 export default function SignUpPage() {
   const [username, setUsername] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [displayName, setDisplayName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { errors, formRef, busy, submit } = useFormErrors(FIELDS);
   const [sentTo, setSentTo] = useState<string | null>(null);
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await signUp({ username: username.trim(), email: email.trim(), password, displayName });
-      setSentTo(email.trim());
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    const to = email.trim();
+    if (await submit(() => signUp({ username: username.trim(), email: to, password, displayName }))) setSentTo(to);
   }
 
   if (sentTo !== null) {
@@ -43,13 +37,14 @@ export default function SignUpPage() {
   return (
     <section className="card narrow" aria-labelledby="signup-title">
       <h1 id="signup-title">Sign up</h1>
-      <form onSubmit={onSubmit} noValidate>
+      <form onSubmit={onSubmit} noValidate ref={formRef}>
         <Field
           label="Username"
           hint="3 to 16 characters: letters, digits, dot, underscore or hyphen."
           value={username}
           onValueChange={setUsername}
           name="username"
+          error={errors.username}
           autoComplete="username"
           autoCapitalize="none"
           spellCheck={false}
@@ -62,6 +57,7 @@ export default function SignUpPage() {
           value={email}
           onValueChange={setEmail}
           name="email"
+          error={errors.email}
           autoComplete="email"
           required
         />
@@ -72,6 +68,7 @@ export default function SignUpPage() {
           value={password}
           onValueChange={setPassword}
           name="password"
+          error={errors.password}
           autoComplete="new-password"
           required
         />
@@ -81,9 +78,10 @@ export default function SignUpPage() {
           value={displayName}
           onValueChange={setDisplayName}
           name="displayName"
+          error={errors.displayName}
           autoComplete="nickname"
         />
-        <ErrorAlert message={error} />
+        <FormAlert errors={errors} />
         <button type="submit" disabled={busy}>
           {busy ? 'Signing up…' : 'Sign up'}
         </button>
