@@ -154,7 +154,15 @@ stack_superadmin_env() {
 # line 1 the pid, line 2 its start time (field 22 of /proc/PID/stat), so that a pid reused by an
 # unrelated process after a crash or reboot is never signalled.
 
-pid_file() { printf '%s/%s.pid' "$PID_DIR" "$1"; }
+# The runner's pid file and lock are machine-wide (a stack's ports are): a ./dev test of another
+# checkout waits for this one instead of failing on its ports.
+pid_file() {
+    if [[ $1 == runner ]]; then
+        printf '/tmp/livestreamer-%s-runner.pid' "$STACK"
+    else
+        printf '%s/%s.pid' "$PID_DIR" "$1"
+    fi
+}
 
 _write_pid_file() { # FILE PID STARTTIME (atomically: readers never see half a file)
     printf '%s\n%s\n' "$2" "$3" >"$1.tmp.$$"
@@ -327,7 +335,7 @@ kill_fg() {
 
 # runner_claim: record this shell as the stack's runner; fail (printing the other pid) if one runs.
 runner_claim() {
-    local lock=$DATA_DIR/../.$STACK.lock pid
+    local lock=/tmp/livestreamer-$STACK.lock pid
     mkdir -p "$PID_DIR"
     exec {_lock_fd}>"$lock"
     flock "$_lock_fd"
