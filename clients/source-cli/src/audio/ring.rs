@@ -158,6 +158,48 @@ impl SampleConsumer {
 mod tests {
     use super::*;
 
+    /// Counts the allocations of the current thread, to prove the producer side makes none.
+    struct CountingAllocator;
+
+    thread_local! {
+        static ALLOCATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+        unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+            ALLOCATIONS.with(|n| n.set(n.get() + 1));
+            unsafe { std::alloc::System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+            unsafe { std::alloc::System.dealloc(ptr, layout) }
+        }
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+    #[test]
+    fn the_audio_callbacks_side_never_allocates() {
+        let (mut producer, mut consumer) = sample_ring(48_000, 2, Duration::from_millis(50));
+        let period = [0.25f32; 960];
+        let before = ALLOCATIONS.with(std::cell::Cell::get);
+        for _ in 0..10 {
+            producer.push(&period, |s| s); // the ring fills up: overruns are counted, not waited for
+        }
+        let after = ALLOCATIONS.with(std::cell::Cell::get);
+        assert_eq!(after - before, 0, "allocations in the real-time path");
+        let probe: Vec<u8> = Vec::with_capacity(8);
+        assert_eq!(
+            ALLOCATIONS.with(std::cell::Cell::get),
+            after + 1,
+            "the counter counts"
+        );
+        drop(probe);
+        assert!(producer.shared().overruns() > 0);
+        let mut out = vec![0.0; 4800];
+        assert_eq!(consumer.pop_into(&mut out), 4800);
+    }
+
     #[test]
     fn samples_cross_in_order_and_an_overrun_drops_whole_frames_and_counts_them() {
         let (mut producer, mut consumer) = sample_ring(10, 2, Duration::from_millis(400));
