@@ -57,6 +57,10 @@ async fn a_tone_reaches_a_listener_and_the_recording_matches() -> anyhow::Result
     let (status, stderr) = finish(cli, Duration::from_secs(20))?;
     assert!(status.success(), "Ctrl-C ends with 0: {status}\n{stderr}");
 
+    assert!(
+        stderr.contains("listeners 1  live"),
+        "the status lines show the listener: {stderr}"
+    );
     let streamed = streamed_secs(&stderr)?;
     let p99 = number_after(&stderr, "p99 ")?;
     println!(
