@@ -62,6 +62,7 @@ pub enum Command {
     /// Schedule a broadcast; prints its id and page URL.
     Schedule(ScheduleArgs),
     /// Go live: capture, encode and stream until Ctrl-C (or the end of --input).
+    #[command(after_help = error::EXIT_CODES_HELP)]
     Stream(StreamArgs),
 }
 
