@@ -125,13 +125,14 @@ pub async fn serve_on(
     readiness.mark_started();
 
     let hub = state.hub.clone();
+    let presence = state.presence.clone();
     tokio::spawn(amqp::consume(
         bus,
         ws::events::queue(),
         consumer,
         shutdown.clone(),
         move |delivery| {
-            let outcome = ws::events::handle(&hub, &delivery);
+            let outcome = ws::events::handle(&hub, &presence, &delivery);
             async move { outcome }
         },
     ));
@@ -141,6 +142,12 @@ pub async fn serve_on(
             .presence
             .clone()
             .keep_fresh(state.hub.clone(), shutdown.clone()),
+    );
+    tokio::spawn(
+        state
+            .presence
+            .clone()
+            .keep_delivering(state.hub.clone(), shutdown.clone()),
     );
 
     let hub = state.hub.clone();

@@ -4,7 +4,7 @@
 
 use std::{net::SocketAddr, process::Stdio, time::Duration};
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use service_harness::{Services, wait_until_ready};
 use service_kit::shutdown::Shutdown;
@@ -165,7 +165,7 @@ async fn sigterm_closes_every_socket_with_going_away() {
         .unwrap();
     assert!(killed.success());
     for socket in &mut sockets {
-        let close = tokio::time::timeout(Duration::from_secs(5), async {
+        let close = tokio::time::timeout(Duration::from_secs(10), async {
             while let Some(Ok(frame)) = socket.next().await {
                 if let Message::Close(close) = frame {
                     return close.map(|c| u16::from(c.code));
@@ -174,7 +174,7 @@ async fn sigterm_closes_every_socket_with_going_away() {
             None
         })
         .await
-        .expect("the socket is closed within 5 s");
+        .expect("the socket is closed within 10 s");
         assert_eq!(close, Some(1001));
     }
     let status = tokio::time::timeout(Duration::from_secs(10), replica.wait())
@@ -185,4 +185,46 @@ async fn sigterm_closes_every_socket_with_going_away() {
         status.success(),
         "the replica exits cleanly on SIGTERM: {status}"
     );
+}
+
+#[tokio::test]
+async fn a_storm_of_joins_costs_each_socket_a_few_frames_and_drops_nobody() {
+    const STORM: usize = 400;
+    let mut services = Services::start(100).await;
+    let dj = services.user("stormdj").await;
+    let broadcast = services.broadcast(&dj.token).await;
+    let shutdown = Shutdown::new();
+    let replica = in_process_replica(&services, &shutdown).await;
+
+    let mut first = room(replica, broadcast, Some(&dj.session_id)).await;
+    next_event(&mut first, "chat:client_list", Duration::from_secs(5)).await;
+    let joins = (0..STORM).map(|_| room(replica, broadcast, None));
+    let mut storm: Vec<Socket> = futures_util::future::join_all(joins).await;
+
+    // The first socket learns the final count without being flooded with one frame per join.
+    let (mut frames, mut count) = (0, 0);
+    while count != STORM as i64 + 1 {
+        let frame = tokio::time::timeout(Duration::from_secs(15), first.next())
+            .await
+            .expect("presence settles within 15 s")
+            .expect("the first socket stays open")
+            .expect("a frame");
+        frames += 1;
+        if let Message::Text(text) = frame {
+            let value: Value = serde_json::from_str(text.as_str()).unwrap();
+            if value["event"] == "chat:client_count" {
+                count = value["data"]["count"].as_i64().unwrap();
+            }
+        }
+    }
+    // One by one, the joins would cost 2 frames each (new_client and client_count).
+    assert!(frames < STORM, "{frames} frames for {STORM} joins");
+    // Every socket of the storm is still open and answers.
+    for socket in &mut storm {
+        socket
+            .send(Message::Ping(Default::default()))
+            .await
+            .expect("an open socket");
+    }
+    shutdown.trigger();
 }

@@ -14,7 +14,10 @@ use service_kit::amqp::{Outcome, QueueSpec};
 
 use crate::{
     views::{BroadcastView, ChatMessageView},
-    ws::hub::{Except, Hub, frame},
+    ws::{
+        hub::{Except, Hub, frame},
+        presence::Presence,
+    },
 };
 
 pub fn queue() -> QueueSpec {
@@ -144,10 +147,11 @@ pub fn to_frame(
     Ok(Some(frame))
 }
 
-pub fn handle(hub: &Hub, delivery: &Delivery) -> Outcome {
+pub fn handle(hub: &Hub, presence: &Presence, delivery: &Delivery) -> Outcome {
     let routing_key = delivery.routing_key.as_str();
     let result = if routing_key == routing::PRESENCE_CHANGED {
-        PresenceChanged::decode(delivery.data.as_slice()).map(|event| tell_presence(hub, &event))
+        // Batched: a burst of joins becomes a few frames per socket, not one per join (see presence).
+        PresenceChanged::decode(delivery.data.as_slice()).map(|event| presence.note(event))
     } else {
         to_frame(routing_key, &delivery.data).map(|frame| {
             if let Some(f) = frame {
@@ -170,7 +174,7 @@ pub fn handle(hub: &Hub, delivery: &Delivery) -> Outcome {
 
 /// A socket joined or left a room on some replica: this replica tells its own sockets in that room
 /// (the newcomer itself got the whole list instead).
-fn tell_presence(hub: &Hub, event: &PresenceChanged) {
+pub fn tell_change(hub: &Hub, event: &PresenceChanged) {
     let client = json!({
         "uuid": event.uuid,
         "userId": Some(event.user_id).filter(|id| *id != 0),
@@ -189,9 +193,13 @@ fn tell_presence(hub: &Hub, event: &PresenceChanged) {
         ("chat:deleted_client", Except::default())
     };
     hub.send(event.broadcast_id, &frame(name, client), except);
+}
+
+/// The room's socket count across replicas.
+pub fn tell_count(hub: &Hub, room: i64, count: i64) {
     hub.send(
-        event.broadcast_id,
-        &frame("chat:client_count", json!({ "count": event.count })),
+        room,
+        &frame("chat:client_count", json!({ "count": count })),
         Except::default(),
     );
 }
@@ -279,7 +287,8 @@ mod tests {
             count: 2,
             ..Default::default()
         };
-        tell_presence(&hub, &joined);
+        tell_change(&hub, &joined);
+        tell_count(&hub, 4, joined.count);
         let (name, body) = data(&other.try_recv().unwrap());
         assert_eq!(
             (name.as_str(), &body["uuid"], &body["username"]),

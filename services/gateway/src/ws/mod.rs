@@ -142,11 +142,7 @@ async fn run_socket(
             _ = state.shutdown.requested() => break Some((1001, "server going away")),
         }
     };
-    if let Some(client) = state.hub.leave(room, id)
-        && let Err(error) = state.presence.left(room, &client).await
-    {
-        tracing::warn!(%error, room, "presence unavailable: the socket expires from the room instead");
-    }
+    // The close frame goes first: on shutdown the process waits only until the hub is empty.
     if let Some((code, reason)) = close {
         let _ = sink
             .send(Message::Close(Some(CloseFrame {
@@ -156,4 +152,9 @@ async fn run_socket(
             .await;
     }
     let _ = sink.close().await;
+    if let Some(client) = state.hub.leave(room, id)
+        && let Err(error) = state.presence.left(room, &client).await
+    {
+        tracing::warn!(%error, room, "presence unavailable: the socket expires from the room instead");
+    }
 }

@@ -13,7 +13,15 @@ use deadpool_redis::{Pool, redis};
 use livestreamer_proto::events::{PresenceChanged, routing};
 use service_kit::{amqp::EventPublisher, clock::now_ms, shutdown::Shutdown};
 
-use super::hub::{Client, Hub};
+use super::{
+    events,
+    hub::{Client, Except, Hub, frame},
+};
+
+/// How often queued presence changes are told to this replica's sockets.
+const DELIVER_EVERY: Duration = Duration::from_millis(100);
+/// Above this many changes to a room in one delivery, the room gets its whole list instead.
+const MAX_CHANGES_ONE_BY_ONE: usize = 16;
 
 #[derive(Clone)]
 pub struct Presence {
@@ -23,6 +31,8 @@ pub struct Presence {
     /// A socket whose replica has not vouched for it this long is gone; replicas vouch three times
     /// per expiry (GATEWAY_PRESENCE_EXPIRY_SECS, 30 s).
     expiry_ms: i64,
+    /// Changes heard on the event exchange, by room, not yet told to this replica's sockets.
+    pending: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, Vec<PresenceChanged>>>>,
 }
 
 impl Presence {
@@ -32,6 +42,7 @@ impl Presence {
             prefix: prefix.to_owned(),
             publisher,
             expiry_ms: expiry.as_millis() as i64,
+            pending: Default::default(),
         }
     }
 
@@ -59,22 +70,100 @@ impl Presence {
             .zrangebyscore(&members, now - self.expiry_ms, "+inf")
             .query_async(&mut conn)
             .await?;
-        let clients = if uuids.is_empty() {
-            Vec::new()
-        } else {
-            let found: Vec<Option<String>> = redis::cmd("HMGET")
-                .arg(&details)
-                .arg(&uuids)
-                .query_async(&mut conn)
-                .await?;
-            found
-                .into_iter()
-                .flatten()
-                .filter_map(|json| serde_json::from_str(&json).ok())
-                .collect()
-        };
+        let clients = Self::describe(&mut conn, &details, &uuids).await?;
         self.announce(room, client, true, uuids.len() as i64).await;
         Ok(clients)
+    }
+
+    /// Everyone in a room now, across replicas.
+    pub async fn list(&self, room: i64) -> anyhow::Result<Vec<Client>> {
+        let (members, details) = self.keys(room);
+        let mut conn = self.redis.get().await?;
+        let uuids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&members)
+            .arg(now_ms() - self.expiry_ms)
+            .arg("+inf")
+            .query_async(&mut conn)
+            .await?;
+        Self::describe(&mut conn, &details, &uuids).await
+    }
+
+    /// Who the sockets `uuids` are, from the room's hash.
+    async fn describe(
+        conn: &mut deadpool_redis::Connection,
+        details: &str,
+        uuids: &[String],
+    ) -> anyhow::Result<Vec<Client>> {
+        if uuids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(details)
+            .arg(uuids)
+            .query_async(conn)
+            .await?;
+        Ok(found
+            .into_iter()
+            .flatten()
+            .filter_map(|json| serde_json::from_str(&json).ok())
+            .collect())
+    }
+
+    /// Queues a change heard on the event exchange for the next delivery to this replica's sockets.
+    pub fn note(&self, change: PresenceChanged) {
+        let mut pending = self.pending.lock().expect("presence lock");
+        pending.entry(change.broadcast_id).or_default().push(change);
+    }
+
+    /// Tells this replica's sockets what changed in their rooms since the last delivery: each change
+    /// when they are few, else the room's whole list once; then the count once. A burst of thousands
+    /// of joins so costs each socket a few frames, not one per join (which would overflow the send
+    /// queues of the very sockets that just joined).
+    pub async fn deliver(&self, hub: &Hub) {
+        let batch = std::mem::take(&mut *self.pending.lock().expect("presence lock"));
+        for (room, changes) in batch {
+            let Some(last) = changes.last() else { continue };
+            if changes.len() <= MAX_CHANGES_ONE_BY_ONE {
+                changes
+                    .iter()
+                    .for_each(|change| events::tell_change(hub, change));
+            } else {
+                match self.list(room).await {
+                    Ok(clients) => {
+                        let list = frame("chat:client_list", serde_json::json!(clients));
+                        hub.send(room, &list, Except::default());
+                    }
+                    Err(error) => tracing::warn!(%error, room, "presence list unavailable"),
+                }
+            }
+            // Read now: the events' own counts were taken at their joins, which race each other.
+            let count = self.count(room).await.unwrap_or(last.count);
+            events::tell_count(hub, room, count);
+        }
+    }
+
+    /// How many sockets are in a room now, across replicas.
+    pub async fn count(&self, room: i64) -> anyhow::Result<i64> {
+        let (members, _) = self.keys(room);
+        let mut conn = self.redis.get().await?;
+        let count: i64 = redis::cmd("ZCOUNT")
+            .arg(&members)
+            .arg(now_ms() - self.expiry_ms)
+            .arg("+inf")
+            .query_async(&mut conn)
+            .await?;
+        Ok(count)
+    }
+
+    /// Delivers queued changes every `DELIVER_EVERY` until shutdown.
+    pub async fn keep_delivering(self, hub: std::sync::Arc<Hub>, shutdown: Shutdown) {
+        let mut ticks = tokio::time::interval(DELIVER_EVERY);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => self.deliver(&hub).await,
+                _ = shutdown.requested() => return,
+            }
+        }
     }
 
     /// Removes a socket from its room and announces it, unless another replica already did.
@@ -160,5 +249,67 @@ impl Presence {
                 _ = shutdown.requested() => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::ws::Message;
+    use service_kit::amqp::EventBus;
+
+    fn presence() -> Presence {
+        // Neither pool connects until used: the few-changes path needs neither Redis nor RabbitMQ.
+        let redis = service_kit::redis::pool("redis://127.0.0.1:1/").unwrap();
+        let publisher = EventPublisher::new(EventBus::new("amqp://127.0.0.1:1/%2f", "unused"));
+        Presence::new(redis, "t:", publisher, Duration::from_secs(30))
+    }
+
+    fn event_name(message: &Message) -> String {
+        let Message::Text(text) = message else {
+            panic!("not text")
+        };
+        serde_json::from_str::<serde_json::Value>(text.as_str()).unwrap()["event"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_few_changes_are_told_one_by_one_with_one_count() {
+        let hub = Hub::new(64);
+        let watcher = Client {
+            uuid: "w".into(),
+            user_id: None,
+            username: None,
+            profile_picture_url: None,
+        };
+        let (_, mut socket) = hub.join(9, watcher, None);
+        let presence = presence();
+        for (i, joined) in [(1, true), (2, true), (1, false)] {
+            let uuid = format!("s{i}");
+            presence.note(PresenceChanged {
+                broadcast_id: 9,
+                uuid,
+                joined,
+                count: 2,
+                ..Default::default()
+            });
+        }
+        presence.deliver(&hub).await;
+        let names: Vec<String> = std::iter::from_fn(|| socket.try_recv().ok())
+            .map(|m| event_name(&m))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "chat:new_client",
+                "chat:new_client",
+                "chat:deleted_client",
+                "chat:client_count"
+            ]
+        );
+        presence.deliver(&hub).await;
+        assert!(socket.try_recv().is_err(), "nothing is told twice");
     }
 }
