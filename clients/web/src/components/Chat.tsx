@@ -145,13 +145,25 @@ function ChatItem({ message: m, ownUserId, canModerate, onDelete, onLike }: Chat
           <span aria-hidden="true">♥ {likes}</span>
         </button>
         {own && onDelete && (
-          <button type="button" className="chip" disabled={busy} onClick={() => void run(() => onDelete(m, false))}>
-            Delete<span className="visually-hidden"> your message</span>
+          <button
+            type="button"
+            className="chip"
+            aria-label="Delete your message"
+            disabled={busy}
+            onClick={() => void run(() => onDelete(m, false))}
+          >
+            Delete
           </button>
         )}
         {!own && canModerate && onDelete && (
-          <button type="button" className="chip danger" disabled={busy} onClick={() => void run(() => onDelete(m, true))}>
-            Remove<span className="visually-hidden"> the message from {m.username}</span>
+          <button
+            type="button"
+            className="chip danger"
+            aria-label={`Remove the message from ${m.username}`}
+            disabled={busy}
+            onClick={() => void run(() => onDelete(m, true))}
+          >
+            Remove
           </button>
         )}
       </span>

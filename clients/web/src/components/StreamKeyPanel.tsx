@@ -164,7 +164,7 @@ export default function StreamKeyPanel({ username }: { username: string }) {
           </button>
         ))}
 
-      <h3>Settings for your tools</h3>
+      <h3 className="key-tools">Settings for your tools</h3>
       {!secret && (
         <p className="muted small">
           {PLACEHOLDER} stands for your key: create or rotate it above to get these with the key filled in.

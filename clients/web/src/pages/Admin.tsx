@@ -28,8 +28,8 @@ function RoleCell({ u, editable, onChanged }: { u: AdminUser; editable: boolean;
         ))}
       </select>
       {role !== u.role && (
-        <button type="button" className="small-button" disabled={busy} onClick={() => void save()}>
-          Save<span className="visually-hidden"> the role of {u.username}</span>
+        <button type="button" className="small-button" disabled={busy} onClick={() => void save()} aria-label={`Save the role of ${u.username}`}>
+          Save
         </button>
       )}
       <ErrorAlert message={error} />

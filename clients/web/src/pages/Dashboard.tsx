@@ -33,20 +33,20 @@ function MyBroadcast({ b, onChanged }: { b: Broadcast; onChanged: () => Promise<
         </div>
       </div>
       <p className="actions">
-        <button type="button" className="secondary small-button" onClick={() => setEditing((v) => !v)} aria-expanded={editing}>
-          Edit<span className="visually-hidden"> {b.title}</span>
+        <button type="button" className="secondary small-button" onClick={() => setEditing((v) => !v)} aria-expanded={editing} aria-label={`Edit ${b.title}`}>
+          Edit
         </button>
         <button
           type="button"
           className="secondary small-button"
           disabled={busy}
+          aria-label={`${b.isVisible ? 'Hide' : 'Publish'} ${b.title}`}
           onClick={() => void run(() => updateBroadcast(b.broadcastId, { isVisible: !b.isVisible }))}
         >
           {b.isVisible ? 'Hide' : 'Publish'}
-          <span className="visually-hidden"> {b.title}</span>
         </button>
-        <button type="button" className="danger small-button" disabled={busy} onClick={() => setConfirming(true)}>
-          Delete<span className="visually-hidden"> {b.title}</span>
+        <button type="button" className="danger small-button" disabled={busy} onClick={() => setConfirming(true)} aria-label={`Delete ${b.title}`}>
+          Delete
         </button>
       </p>
       {confirming && (
