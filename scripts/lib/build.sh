@@ -40,3 +40,14 @@ web_test() {
     # CI=true keeps test runners (vitest, jest) from watching for changes
     run_fg "$WEB_DIR" env CI=true npm test || die "the web app's unit tests (npm test in clients/web) failed"
 }
+
+# web_e2e ENV_WORD...: the web app's browser suite (clients/web/e2e, playwright-core driving Debian's
+# chromium) against the running stack; it ends with the line `N passed, N failed`.
+web_e2e() {
+    if ! web_present || [[ ! -f $WEB_DIR/e2e/run.mjs ]]; then
+        log "no clients/web/e2e/run.mjs: skipping the web app's browser tests"
+        return 0
+    fi
+    log "web app in Chromium (npm run e2e in clients/web; screenshots in clients/web/e2e-artifacts)"
+    run_fg "$WEB_DIR" env "$@" LIVESTREAMER_SOURCE_BIN="$(cargo_target_dir)/debug/livestreamer-source" npm run --silent e2e
+}
