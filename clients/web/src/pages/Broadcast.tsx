@@ -81,7 +81,10 @@ export default function BroadcastPage() {
       setUnpublished(false);
       return b;
     } catch (err) {
-      if (currentId.current === id && err instanceof ApiError && err.status === 404) setUnpublished(true);
+      if (currentId.current === id && err instanceof ApiError && err.status === 404) {
+        setUnpublished(true);
+        return 'gone' as const;
+      }
       return null;
     }
   }, [id]);
@@ -212,8 +215,9 @@ export default function BroadcastPage() {
     [id],
   );
 
-  // No socket for a broadcast that could not be loaded (unknown, hidden, …).
-  const socketStatus = useBroadcastSocket(id && !loadError ? id : undefined, {
+  // No socket for a broadcast that could not be loaded (unknown, hidden, …), nor once it turned
+  // hidden (an ended broadcast until its owner publishes it): the room refuses it then.
+  const socketStatus = useBroadcastSocket(id && !loadError && !unpublished ? id : undefined, {
     onFrame,
     // REST is the source of truth: whatever happened while the socket was away is in history.
     onReconnect: () => {
@@ -221,6 +225,18 @@ export default function BroadcastPage() {
       void refetchBroadcast();
     },
   });
+
+  // A socket that cannot get back in may mean the broadcast ended and is hidden now: ask REST.
+  useEffect(() => {
+    if (socketStatus !== 'reconnecting') return;
+    void refetchBroadcast().then((b) => {
+      if (b === 'gone' && liveSeen.current) {
+        liveSeen.current = false;
+        setSocketLive(false);
+        setEnded(true);
+      }
+    });
+  }, [socketStatus, refetchBroadcast]);
 
   async function loadOlder() {
     if (!nextCursor || loadingOlder) return;
