@@ -99,14 +99,22 @@ async fn a_profile_changes_and_shows_publicly_without_private_fields() {
             assert!(message.contains(name), "{message} should name {name}");
         }
     }
-    let cross_site = browser
-        .request(Method::PATCH, "/api/v1/users/me")
+    // A page on another site making the browser send its cookie: one Origin, not ours.
+    let cross_site = platform
+        .http
+        .patch(platform.url("/api/v1/users/me"))
+        .header("cookie", browser.cookie.as_deref().unwrap())
         .header("origin", "https://evil.example")
         .json(&json!({ "about": "csrf" }))
         .send()
         .await
         .unwrap();
     assert_eq!(envelope(cross_site).await.0, 403);
+    let me: Value = browser.me().await.json().await.unwrap();
+    assert_eq!(
+        me["results"]["about"], "<script>alert(1)</script>",
+        "the cross-site change did nothing"
+    );
 }
 
 #[tokio::test]
