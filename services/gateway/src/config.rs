@@ -24,6 +24,8 @@ pub struct Config {
     pub ws_send_queue: usize,
     /// How long a socket of a replica that stopped vouching for it stays in its room.
     pub presence_expiry_secs: u64,
+    /// Whether the public broadcast listings are cached in Redis (off only to measure the cache).
+    pub listing_cache: bool,
 }
 
 impl Config {
@@ -45,6 +47,7 @@ impl Config {
             trusted_proxies: trusted_proxies(&env)?,
             ws_send_queue: env.parse("WS_SEND_QUEUE", 256)?,
             presence_expiry_secs: env.parse("PRESENCE_EXPIRY_SECS", 30)?,
+            listing_cache: env.parse("LISTING_CACHE", true)?,
         })
     }
 

@@ -2,7 +2,9 @@
 
 mod accounts;
 mod admin;
+mod broadcast_extras;
 mod broadcasts;
+mod listings;
 mod me;
 mod messages;
 mod profile;
@@ -25,8 +27,7 @@ pub fn api() -> Router<AppState> {
             post(accounts::sign_in).delete(accounts::sign_out),
         )
         .merge(accounts::routes())
-        .route("/users/me/broadcasts", post(broadcasts::create))
-        .route("/broadcasts/{id}", get(broadcasts::get_one))
+        .merge(broadcasts::routes())
         .route(
             "/broadcasts/{id}/messages",
             get(messages::history).post(messages::post),
