@@ -335,15 +335,27 @@ kill_fg() {
 
 # runner_claim: record this shell as the stack's runner; fail (printing the other pid) if one runs.
 runner_claim() {
-    local lock=/tmp/livestreamer-$STACK.lock pid
+    local lock=/tmp/livestreamer-$STACK.lock queue=/tmp/livestreamer-$STACK.queue pid first=''
     mkdir -p "$PID_DIR"
     exec {_lock_fd}>"$lock"
     flock "$_lock_fd"
-    if pid=$(proc_running runner); then
+    # Waiters take turns in arrival order (flock alone lets a newcomer overtake): keep the live
+    # waiters in the queue file, this one included, and let only the first claim a free stack.
+    touch "$queue"
+    grep -qx "$$" "$queue" || printf '%s\n' "$$" >>"$queue"
+    local -a waiting=()
+    while read -r pid; do
+        if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then waiting+=("$pid"); fi
+    done <"$queue"
+    printf '%s\n' "${waiting[@]}" >"$queue"
+    first=${waiting[0]}
+    if pid=$(proc_running runner) || { pid=$first && [[ $first != "$$" ]]; }; then
         exec {_lock_fd}>&-
         printf '%s\n' "$pid"
         return 1
     fi
+    grep -vx "$$" "$queue" >"$queue.tmp" || true
+    mv -f "$queue.tmp" "$queue"
     _write_pid_file "$(pid_file runner)" "$$" "$(proc_starttime "$$")"
     exec {_lock_fd}>&-
 }
