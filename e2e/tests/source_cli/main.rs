@@ -256,6 +256,39 @@ async fn failures_have_their_own_exit_code_and_sentence() -> anyhow::Result<()> 
     assert_eq!(exit, 9, "server down: {says}");
     let (exit, says) = code(&["stream", "--bitrate", "100"], &[])?;
     assert_eq!(exit, 2, "bad argument: {says}");
+    // A broadcast that starts in two hours may not be streamed into now.
+    let output = dj
+        .command(&[
+            "schedule",
+            "--title",
+            "Later tonight",
+            "--start",
+            "+2h",
+            "--end",
+            "+1h",
+        ])?
+        .output()?;
+    let later = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let (exit, says) = code(&["stream", later.trim(), "--tone", "440"], &[])?;
+    assert_eq!(exit, 6, "outside the window: {says}");
+    // A second source into a live broadcast.
+    let now = dj.schedule_now("Already live test")?.to_string();
+    let first = dj.stream(&[&now, "--tone", "440", "--quiet"])?;
+    listen(&platform, &format!("/api/v1/broadcasts/{now}/stream"))
+        .await?
+        .abort();
+    let (exit, says) = code(&["stream", &now, "--tone", "660"], &[])?;
+    assert_eq!(exit, 7, "already live: {says}");
+    interrupt(&first)?;
+    let (status, stderr) = finish(first, Duration::from_secs(20))?;
+    assert!(
+        status.success(),
+        "the first source goes on undisturbed: {stderr}"
+    );
     let output = dj.command(&["logout"])?.output()?;
     assert!(output.status.success());
     let (exit, says) = code(&["whoami"], &[])?;
