@@ -114,19 +114,29 @@ pub async fn stream(api: Api, options: StreamOptions) -> Result<(), CliError> {
     finish(&mut running, ended, device_lost, &stats, mode)
 }
 
-/// Runs the uplink while watching for Ctrl-C and a lost device.
+/// Runs the uplink while watching for Ctrl-C (or SIGTERM, from a service manager) and a lost device.
 async fn supervise(
     uplink: &Uplink<'_>,
     running: &Running,
 ) -> (Result<Ended, CliError>, Option<String>) {
+    use tokio::signal::unix::{SignalKind, signal};
     let upload = uplink.run();
     tokio::pin!(upload);
+    // Registered once, so that no signal is missed between two turns of the loop.
+    let (mut interrupt, mut terminate) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
+        _ => return (Err(CliError::internal("cannot handle Ctrl-C")), None),
+    };
     let mut check = tokio::time::interval(Duration::from_millis(100));
     let mut device_lost = None;
     loop {
         tokio::select! {
             ended = &mut upload => return (ended, device_lost),
-            _ = tokio::signal::ctrl_c() => running.stop(),
+            _ = interrupt.recv() => running.stop(),
+            _ = terminate.recv() => running.stop(),
             _ = check.tick(), if device_lost.is_none() => {
                 let lost = running.capture.as_ref().and_then(|c| c.lost.get().cloned());
                 if lost.is_some() {
