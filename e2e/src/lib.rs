@@ -189,6 +189,8 @@ pub async fn next_event(
     }
 }
 
+pub mod audio;
+
 impl SignedInUser {
     /// A request as this user's browser sends it: the session cookie and the site's `Origin`.
     pub fn request(
