@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Benchmark of issue 4: our stream relay beside Debian's icecast2, same listeners, same duration, in
+# one run (BENCHMARKS.md has the figures).
+#
+#   e2e/bench/relay.sh LISTENERS SECONDS     # e.g. e2e/bench/relay.sh 5000 60; RATE=500 per second
+#
+# What it starts, and stops again on exit:
+# - release builds of auth, broadcasts-archive and stream-relay on ports 292xx, on the "it" stack's
+#   PostgreSQL, Redis and RabbitMQ (`./dev infra up it`, started if needed and left running), with a
+#   fresh database, a Redis prefix of its own and the exchange `bench.relay`. auth creates a user (its
+#   superadmin variables); the script gives it a stream key by writing the key's SHA-256 into
+#   auth.stream_keys, as auth's rotation does (the gateway, whose only part would be that rotation,
+#   stays out of the setup). The source then goes live through the relay's real Icecast source path
+#   (`SOURCE /live/USER` on the source port, stream key checked by auth over gRPC, "go live now"
+#   authorized by broadcasts-archive), so the relay runs as in production: recording to disk,
+#   listener counts in Redis, stream.stats on RabbitMQ. Listeners GET /live/USER on the relay's HTTP
+#   port directly (no nginx in front, as for Icecast).
+# - icecast2 (Debian's; installed when missing) as user icecast2 on 127.0.0.1:29300, mount /bench,
+#   burst-size 65536, queue-size 524288, a client limit above LISTENERS, a source password.
+#
+# Then, for each server in turn (ours first): `relay-bench run` (e2e/relay-bench) streams a synthetic
+# 128 kbit/s source for 5 s, connects LISTENERS listeners at RATE per second over several processes and
+# loopback addresses, holds them SECONDS seconds, and reads the server's CPU time and RSS from /proc.
+# Everything runs on this one machine; the table it prints compares the two runs.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+cd "$ROOT"
+LISTENERS=${1:?usage: e2e/bench/relay.sh LISTENERS SECONDS}
+SECONDS_HELD=${2:?usage: e2e/bench/relay.sh LISTENERS SECONDS}
+RATE=${RATE:-500}
+((LISTENERS > 0 && LISTENERS <= 40000)) || { echo "LISTENERS must be 1..40000" >&2; exit 2; }
+((SECONDS_HELD > 0 && SECONDS_HELD <= 600)) || { echo "SECONDS must be 1..600" >&2; exit 2; }
+WORK=$(mktemp -d /tmp/ls-relay-bench.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+USERNAME=benchdj
+PASSWORD='relay bench password'
+ICE_PASSWORD=bench-source-$$
+
+log() { printf '==> %s\n' "$*" >&2; }
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [[ -n ${DB_NAME:-} ]]; then psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if ! command -v icecast2 >/dev/null; then
+    log "installing icecast2"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq icecast2 >/dev/null
+fi
+./dev infra up it >&2
+eval "$(./dev env it)"
+ADMIN_URL=$LIVESTREAMER_DATABASE_URL
+DB_NAME=bench_relay_$(date +%s)_$$
+psql "$ADMIN_URL" -qc "CREATE DATABASE $DB_NAME" >/dev/null
+DB_URL=${ADMIN_URL%/*}/$DB_NAME
+
+log "building release binaries of auth, broadcasts-archive, stream-relay and relay-bench"
+cargo build --release -q -p auth -p broadcasts-archive -p stream-relay -p relay-bench
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
+
+start() { # NAME, then env assignments and the command; sets LAST_PID
+    local name=$1
+    shift
+    env "$@" >"$WORK/$name.log" 2>&1 &
+    LAST_PID=$!
+    PIDS+=("$LAST_PID")
+}
+common_env=(LIVESTREAMER_DATABASE_URL="$DB_URL" LIVESTREAMER_REDIS_PREFIX="benchrelay$$:" LIVESTREAMER_AMQP_EXCHANGE=bench.relay
+    LIVESTREAMER_AUTH_URL=http://127.0.0.1:29210 LIVESTREAMER_BROADCASTS_URL=http://127.0.0.1:29230
+    RUST_LOG=warn)
+start auth "${common_env[@]}" AUTH_LISTEN=127.0.0.1:29210 AUTH_SUPERADMIN_USERNAME=$USERNAME \
+    AUTH_SUPERADMIN_EMAIL=$USERNAME@example.com AUTH_SUPERADMIN_PASSWORD="$PASSWORD" "$BIN/auth"
+start archive "${common_env[@]}" BROADCASTS_LISTEN=127.0.0.1:29230 "$BIN/broadcasts-archive"
+mkdir -p "$WORK/recordings"
+start relay "${common_env[@]}" RELAY_LISTEN=127.0.0.1:29240 RELAY_SOURCE_LISTEN=127.0.0.1:29241 \
+    RELAY_RECORDINGS_DIR="$WORK/recordings" RELAY_BURST_BYTES=65536 RELAY_QUEUE_BYTES=524288 "$BIN/stream-relay"
+RELAY_PID=$LAST_PID
+
+log "giving $USERNAME a stream key"
+KEY=bench-key-$$-$RANDOM$RANDOM
+for _ in $(seq 150); do
+    psql "$DB_URL" -qtAc "SELECT 1 FROM auth.users WHERE username = '$USERNAME'" 2>/dev/null | grep -q 1 && break
+    sleep 0.2
+done
+psql "$DB_URL" -qc "INSERT INTO auth.stream_keys (user_id, key_hash)
+    SELECT user_id, sha256(convert_to('$KEY', 'UTF8')) FROM auth.users WHERE username = '$USERNAME'" >/dev/null ||
+    { tail -n 20 "$WORK"/*.log >&2; log "auth did not create $USERNAME"; exit 1; }
+for _ in $(seq 150); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:29240/readyz) == 200 ]] && break
+    sleep 0.2
+done
+
+log "starting icecast2 (burst 64 KiB, queue 512 KiB) as user icecast2"
+mkdir -p "$WORK/icecast/log"
+chown -R icecast2:icecast "$WORK/icecast"
+cat >"$WORK/icecast/icecast.xml" <<XML
+<icecast>
+    <location>bench</location>
+    <admin>bench@localhost</admin>
+    <limits>
+        <clients>$((LISTENERS + 100))</clients>
+        <sources>2</sources>
+        <queue-size>524288</queue-size>
+        <client-timeout>30</client-timeout>
+        <header-timeout>15</header-timeout>
+        <source-timeout>10</source-timeout>
+        <burst-on-connect>1</burst-on-connect>
+        <burst-size>65536</burst-size>
+    </limits>
+    <authentication>
+        <source-password>$ICE_PASSWORD</source-password>
+        <relay-password>$ICE_PASSWORD</relay-password>
+        <admin-user>admin</admin-user>
+        <admin-password>$ICE_PASSWORD</admin-password>
+    </authentication>
+    <hostname>127.0.0.1</hostname>
+    <listen-socket>
+        <port>29300</port>
+        <bind-address>127.0.0.1</bind-address>
+    </listen-socket>
+    <fileserve>0</fileserve>
+    <paths>
+        <basedir>/usr/share/icecast2</basedir>
+        <logdir>$WORK/icecast/log</logdir>
+        <webroot>/usr/share/icecast2/web</webroot>
+        <adminroot>/usr/share/icecast2/admin</adminroot>
+    </paths>
+    <logging>
+        <accesslog>access.log</accesslog>
+        <errorlog>error.log</errorlog>
+        <loglevel>2</loglevel>
+    </logging>
+    <security><chroot>0</chroot></security>
+</icecast>
+XML
+start icecast setpriv --reuid=icecast2 --regid=icecast --init-groups icecast2 -c "$WORK/icecast/icecast.xml"
+ICECAST_PID=$LAST_PID
+for _ in $(seq 100); do
+    curl -s -o /dev/null http://127.0.0.1:29300/ && break
+    sleep 0.1
+done
+
+bench=("$BIN/relay-bench" run --listeners "$LISTENERS" --seconds "$SECONDS_HELD" --rate "$RATE")
+log "our relay: $LISTENERS listeners"
+"${bench[@]}" --label "stream-relay" --server-pid "$RELAY_PID" \
+    --source 127.0.0.1:29241 --source-path "/live/$USERNAME" --source-auth "$USERNAME:$KEY" \
+    --listen 127.0.0.1:29240 --listen-path "/live/$USERNAME" --out "$WORK/relay.json"
+log "icecast2: $LISTENERS listeners"
+"${bench[@]}" --label "icecast2 $(icecast2 -v | awk '{print $2}')" --server-pid "$ICECAST_PID" \
+    --source 127.0.0.1:29300 --source-path /bench --source-auth "source:$ICE_PASSWORD" \
+    --listen 127.0.0.1:29300 --listen-path /bench --out "$WORK/icecast.json"
+
+cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
+mem=$(free -g | awk '/^Mem:/{print $2 " GiB"}')
+cat <<HEAD
+
+Date: $(date -u +%Y-%m-%dT%H:%MZ). Machine: $(nproc) cores ($cpu), $mem RAM (free -g); load before the
+run: $(cut -d' ' -f1-3 /proc/loadavg). Command: e2e/bench/relay.sh $LISTENERS $SECONDS_HELD (RATE=$RATE).
+Load generator, both servers and the platform's other servers on this one machine; the servers measured
+one after the other.
+
+HEAD
+"$BIN/relay-bench" table "$WORK/relay.json" "$WORK/icecast.json"
+if [[ -n ${KEEP_RESULTS:-} ]]; then
+    cp "$WORK/relay.json" "$WORK/icecast.json" "$KEEP_RESULTS"/
+fi
