@@ -245,12 +245,10 @@ pub fn iso_utc(unix_secs: i64) -> String {
 /// `X-Forwarded-For`: the gateway believes it because the edge and the tests are on loopback.
 pub fn client_address() -> String {
     let bytes = *uuid::Uuid::new_v4().as_bytes();
-    format!("198.{}.{}.{}", 18 + (bytes[0] & 1), bytes[1], bytes[2].max(1))
-}
-
-/// A random client address in 198.18.0.0/15 (reserved for benchmarks), to send as
-/// `X-Forwarded-For`: the gateway believes it because the edge and the tests are on loopback.
-pub fn client_address() -> String {
-    let bytes = *uuid::Uuid::new_v4().as_bytes();
-    format!("198.{}.{}.{}", 18 + (bytes[0] & 1), bytes[1], bytes[2].max(1))
+    format!(
+        "198.{}.{}.{}",
+        18 + (bytes[0] & 1),
+        bytes[1],
+        bytes[2].max(1)
+    )
 }
