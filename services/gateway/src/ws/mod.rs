@@ -30,6 +30,8 @@ use hub::{Client, frame};
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// Client frames are not needed; anything larger than this is abuse.
 const MAX_CLIENT_FRAME: usize = 4096;
+/// A socket's read buffer: room for the largest client frame and its header.
+const READ_BUFFER: usize = MAX_CLIENT_FRAME + 16;
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -75,6 +77,9 @@ pub async fn upgrade(
         ),
     };
     Ok(upgrade
+        // tungstenite zero-fills its whole read buffer before each read: at its default (128 KiB)
+        // that is 128 KiB resident per idle socket, for clients that send nothing but pongs.
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)
         .on_upgrade(move |socket| {
