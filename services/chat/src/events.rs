@@ -8,9 +8,11 @@ use service_kit::amqp::{Outcome, QueueSpec};
 
 use crate::repo;
 
-pub fn queue() -> QueueSpec {
+/// chat's durable queue, named after the exchange so that deployments (and tests) sharing a broker
+/// never consume each other's events.
+pub fn queue(exchange: &str) -> QueueSpec {
     QueueSpec {
-        name: "chat.broadcast-deleted".to_owned(),
+        name: format!("{exchange}.chat"),
         bindings: vec![routing::BROADCAST_DELETED.to_owned()],
         prefetch: 16,
         dead_letter: true,

@@ -45,6 +45,7 @@ pub async fn serve_on(
     let pool = postgres::pool(&config.database_url)?;
     let verifier = TokenVerifier::from_auth(&config.auth_url);
     let redis = redis::pool(&config.redis_url)?;
+    let exchange = config.amqp_exchange.clone();
     let bus = EventBus::new(config.amqp_url, config.amqp_exchange);
     let publisher = EventPublisher::new(bus.clone());
     let rate_limit = SlidingWindow::new(
@@ -74,7 +75,7 @@ pub async fn serve_on(
     let events_pool = pool.clone();
     tokio::spawn(amqp::consume(
         bus,
-        events::queue(),
+        events::queue(&exchange),
         consumer,
         shutdown.clone(),
         move |delivery| {
