@@ -20,6 +20,9 @@
 //! missed messages are the accepted ones it never got. The servers' CPU (utime + stime of
 //! /proc/PID/stat) is taken over the posting window plus the drain; their RSS (/proc/PID/status)
 //! before the clients connect and once the room is quiet again.
+//!
+//! `CHAT_BENCH_DUMP=1` makes each worker's first client print the head of every frame that is not a
+//! benchmark message (presence, stream state) to stderr, to see what a room costs its sockets.
 
 use std::{
     collections::BTreeMap,
@@ -1068,8 +1071,15 @@ mod tests {
         }
         let mut h = Histogram::new();
         (1..=100).for_each(|v| h.record(v * 1000));
-        assert_eq!(h.quantile(0.5).map(|v| v / 1000), Some(50));
-        assert_eq!(h.quantile(0.99).map(|v| v / 1000), Some(99));
+        let near = |q: f64, want: u64| {
+            let got = h.quantile(q).unwrap();
+            assert!(
+                got.abs_diff(want) as f64 <= want as f64 * 0.016,
+                "{q}: {got} vs {want}"
+            );
+        };
+        near(0.5, 50_000);
+        near(0.99, 99_000);
     }
 
     #[test]
