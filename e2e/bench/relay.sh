@@ -3,6 +3,7 @@
 # one run (BENCHMARKS.md has the figures).
 #
 #   e2e/bench/relay.sh LISTENERS SECONDS     # e.g. e2e/bench/relay.sh 5000 60; RATE=500 per second
+#   RELAY_FAST_LISTENERS=true e2e/bench/relay.sh 5000 60   # the relay's experimental write loops
 #
 # What it starts, and stops again on exit:
 # - release builds of auth, broadcasts-archive and stream-relay on ports 292xx, on the "it" stack's
@@ -146,8 +147,10 @@ for _ in $(seq 100); do
 done
 
 bench=("$BIN/relay-bench" run --listeners "$LISTENERS" --seconds "$SECONDS_HELD" --rate "$RATE")
+relay_label=stream-relay
+[[ ${RELAY_FAST_LISTENERS:-false} == true ]] && relay_label="stream-relay (fast listeners)"
 log "our relay: $LISTENERS listeners"
-"${bench[@]}" --label "stream-relay" --server-pid "$RELAY_PID" \
+"${bench[@]}" --label "$relay_label" --server-pid "$RELAY_PID" \
     --source 127.0.0.1:29241 --source-path "/live/$USERNAME" --source-auth "$USERNAME:$KEY" \
     --listen 127.0.0.1:29240 --listen-path "/live/$USERNAME" --out "$WORK/relay.json"
 log "icecast2: $LISTENERS listeners"

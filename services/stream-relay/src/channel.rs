@@ -15,7 +15,7 @@
 use std::{
     collections::VecDeque,
     sync::{
-        Arc, Mutex, MutexGuard, PoisonError, Weak,
+        Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
@@ -25,6 +25,8 @@ use bytes::Bytes;
 use livestreamer_proto::broadcasts::Broadcast;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
+
+use crate::shard::{Joining, Shards};
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -49,20 +51,20 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The most recent whole frames, at most `limit` bytes of them.
+/// The most recent whole frames, at most `limit` bytes of them, each with its sequence number.
 #[derive(Debug)]
 struct Burst {
-    frames: VecDeque<Bytes>,
+    frames: VecDeque<(u64, Bytes)>,
     bytes: usize,
     limit: usize,
 }
 
 impl Burst {
-    fn push(&mut self, frame: Bytes) {
+    fn push(&mut self, seq: u64, frame: Bytes) {
         self.bytes += frame.len();
-        self.frames.push_back(frame);
+        self.frames.push_back((seq, frame));
         while self.bytes > self.limit {
-            let Some(oldest) = self.frames.pop_front() else {
+            let Some((_, oldest)) = self.frames.pop_front() else {
                 break;
             };
             self.bytes -= oldest.len();
@@ -76,6 +78,8 @@ struct Fanout {
     /// `None` once the stream has ended: receivers then drain the ring and see `Closed`.
     sender: Option<broadcast::Sender<Bytes>>,
     burst: Burst,
+    /// Frames published so far: the sequence number of the next one.
+    frames: u64,
 }
 
 /// What the watcher knows of one listener.
@@ -100,6 +104,11 @@ pub struct LiveChannel {
     peak: AtomicUsize,
     watched: Mutex<Vec<Weak<ListenerState>>>,
     ended: CancellationToken,
+    /// The fast path's write loops ([`crate::shard`]), started by the first listener they serve.
+    shards: OnceLock<Option<Shards>>,
+    next_shard: AtomicUsize,
+    /// Listeners dropped for falling more than `queue_bytes` behind (fast path).
+    dropped: AtomicU64,
 }
 
 impl LiveChannel {
@@ -118,12 +127,16 @@ impl LiveChannel {
             fanout: Mutex::new(Fanout {
                 sender: Some(sender),
                 burst,
+                frames: 0,
             }),
             published: AtomicU64::new(0),
             listeners: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
             watched: Mutex::new(Vec::new()),
             ended: CancellationToken::new(),
+            shards: OnceLock::new(),
+            next_shard: AtomicUsize::new(0),
+            dropped: AtomicU64::new(0),
         })
     }
 
@@ -152,11 +165,16 @@ impl LiveChannel {
     /// Sends one whole frame to every listener and keeps it for the burst. Never waits.
     pub fn publish(&self, frame: Bytes) {
         let mut guard = lock(&self.fanout);
-        let Fanout { sender, burst } = &mut *guard;
+        let Fanout {
+            sender,
+            burst,
+            frames,
+        } = &mut *guard;
         let Some(sender) = sender else { return };
         self.published
             .fetch_add(frame.len() as u64, Ordering::AcqRel);
-        burst.push(frame.clone());
+        burst.push(*frames, frame.clone());
+        *frames += 1;
         // An error only means that nobody listens right now.
         let _ = sender.send(frame);
     }
@@ -173,7 +191,8 @@ impl LiveChannel {
         let (burst, receiver, position) = {
             let fanout = lock(&self.fanout);
             let receiver = fanout.sender.as_ref()?.subscribe();
-            let burst: VecDeque<Bytes> = fanout.burst.frames.iter().cloned().collect();
+            let burst: VecDeque<Bytes> =
+                fanout.burst.frames.iter().map(|(_, f)| f.clone()).collect();
             (burst, receiver, self.published.load(Ordering::Acquire))
         };
         let state = Arc::new(ListenerState {
@@ -189,6 +208,59 @@ impl LiveChannel {
             receiver,
             state,
         })
+    }
+
+    /// Hands a listener, his response head written, to one of the broadcast's write loops (round
+    /// robin); gives him back once the stream has ended.
+    pub fn join_fast(self: &Arc<Self>, joining: Joining) -> Result<(), Joining> {
+        let Some(shards) = self.shards.get_or_init(|| Shards::start(self)) else {
+            return Err(joining);
+        };
+        let n = self.next_shard.fetch_add(1, Ordering::Relaxed);
+        shards.join(n, joining)
+    }
+
+    /// For a write loop: the ring's receiver and the sequence number of the next frame it will get.
+    pub(crate) fn subscribe_shard(&self) -> Option<(broadcast::Receiver<Bytes>, u64)> {
+        let fanout = lock(&self.fanout);
+        Some((fanout.sender.as_ref()?.subscribe(), fanout.frames))
+    }
+
+    /// The burst for a listener whose next live frame is `next_seq`: the newest frames before it.
+    pub(crate) fn burst_before(&self, next_seq: u64) -> Vec<Bytes> {
+        let fanout = lock(&self.fanout);
+        fanout
+            .burst
+            .frames
+            .iter()
+            .filter(|(seq, _)| *seq < next_seq)
+            .map(|(_, frame)| frame.clone())
+            .collect()
+    }
+
+    pub(crate) fn queue_bytes(&self) -> usize {
+        self.queue_bytes as usize
+    }
+
+    /// A fast-path listener is in.
+    pub(crate) fn listener_joined(&self) {
+        let now = self.listeners.fetch_add(1, Ordering::AcqRel) + 1;
+        self.peak.fetch_max(now, Ordering::AcqRel);
+    }
+
+    /// A fast-path listener is out.
+    pub(crate) fn listener_left(&self) {
+        self.listeners.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// A fast-path listener fell more than `queue_bytes` behind and was dropped.
+    pub(crate) fn listener_dropped(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Fast-path listeners dropped for falling behind, since the stream started.
+    pub fn listeners_dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Until the stream has ended and a grace period passed: closes the connections of listeners who

@@ -28,6 +28,10 @@ pub struct Config {
     /// How long listeners stay connected after the source's connection broke, waiting for it to
     /// come back (same user, same broadcast) before the broadcast ends.
     pub source_grace: Duration,
+    /// Listeners of visible broadcasts served by the broadcast's write loops ([`crate::shard`])
+    /// instead of a hyper connection each. Off by default until it beats the hyper path under load
+    /// (BENCHMARKS.md, "Stream relay vs Icecast").
+    pub fast_listeners: bool,
 }
 
 impl Config {
@@ -46,6 +50,7 @@ impl Config {
             redis_prefix: env.string("REDIS_PREFIX", defaults::REDIS_PREFIX),
             recordings_dir: env.string("RECORDINGS_DIR", "recordings").into(),
             source_grace: Duration::from_millis(env.parse("SOURCE_GRACE_MS", 10_000)?),
+            fast_listeners: env.parse("FAST_LISTENERS", false)?,
         })
     }
 }
@@ -66,6 +71,7 @@ impl std::fmt::Debug for Config {
             .field("redis_prefix", &self.redis_prefix)
             .field("recordings_dir", &self.recordings_dir)
             .field("source_grace", &self.source_grace)
+            .field("fast_listeners", &self.fast_listeners)
             .finish()
     }
 }

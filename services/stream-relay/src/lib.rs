@@ -3,7 +3,9 @@
 //! A source `PUT`s a chunked MP3 body ([`ingest`]); the relay cuts it into whole frames (with
 //! `livestreamer_mp3`, shared with the source CLI) and fans them out to every listener of that
 //! broadcast ([`channel`]), who receive a burst of recent audio and then the live frames as plain HTTP
-//! bodies ([`listen`]). auth and broadcasts-archive decide who may stream ([`upstream`]); RabbitMQ hears
+//! bodies ([`listen`]): each through hyper, or (`RELAY_FAST_LISTENERS`, experimental) handed after
+//! the response head to a few write loops per broadcast that write every frame to every socket
+//! ([`shard`]). auth and broadcasts-archive decide who may stream ([`upstream`]); RabbitMQ hears
 //! when a stream starts and ends. Plain hyper, no framework: the routes are few ([`routes`]) and the
 //! bodies are long-lived streams ([`server`]).
 //!
@@ -33,6 +35,7 @@ pub mod response;
 pub mod rewind;
 pub mod routes;
 pub mod server;
+pub mod shard;
 pub mod source;
 pub mod stats;
 pub mod upstream;

@@ -10,13 +10,17 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderValue, Method, Response, header};
 use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
+use tokio::{io::AsyncWriteExt, net::TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     AppState,
     channel::{Listener, LiveChannel},
     error::RelayError,
+    preface::RequestHead,
     response::{self, Body},
+    routes::listener_target,
+    shard::{Framing, Joining},
     upstream::session_cookie,
 };
 
@@ -67,6 +71,51 @@ pub async fn handle(
         listener_body(listener)
     };
     Ok(audio_response(body))
+}
+
+/// The fast path's listener: a `GET` of a live, visible broadcast's stream. Anything else (`HEAD`, a
+/// hidden broadcast that needs its owner's session, a stream that is not live) goes through hyper.
+pub fn fast_listener(state: &AppState, head: &RequestHead) -> Option<Arc<LiveChannel>> {
+    if head.method != "GET" {
+        return None;
+    }
+    let channel = match listener_target(head.path())? {
+        Target::Broadcast(id) => state.registry.get(id),
+        Target::User(username) => state.registry.by_username(&username),
+    }?
+    .channel
+    .clone();
+    channel.broadcast().is_visible.then_some(channel)
+}
+
+/// Writes the response head (the same headers as [`audio_response`]) and hands the socket to one of
+/// the broadcast's write loops. HTTP/1.1 gets a chunked body, so that the stream's end is told apart
+/// from a cut; HTTP/1.0 a body that ends with the connection.
+pub async fn serve_fast(channel: Arc<LiveChannel>, mut stream: TcpStream, head: &RequestHead) {
+    let framing = if head.minor_version >= 1 {
+        Framing::Chunked
+    } else {
+        Framing::CloseDelimited
+    };
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: audio/mpeg\r\ncache-control: no-cache, no-store\r\n\
+         x-accel-buffering: no\r\n{}connection: close\r\n\r\n",
+        if framing == Framing::Chunked {
+            "transfer-encoding: chunked\r\n"
+        } else {
+            ""
+        }
+    );
+    if stream.write_all(response.as_bytes()).await.is_err() {
+        return;
+    }
+    let Ok(socket) = stream.into_std() else {
+        return;
+    };
+    let joining = Joining { socket, framing };
+    if channel.join_fast(joining).is_ok() {
+        tracing::debug!(broadcast_id = channel.id(), "listener joined");
+    }
 }
 
 /// Whether the caller owns the (hidden) broadcast. No or an unknown session: no; auth down: 503.

@@ -23,6 +23,8 @@ pub struct RequestHead {
     /// The request target, query included.
     pub target: String,
     pub headers: HeaderMap,
+    /// HTTP/1.x's minor version: 1 for HTTP/1.1, 0 for HTTP/1.0.
+    pub minor_version: u8,
 }
 
 impl RequestHead {
@@ -111,6 +113,7 @@ fn parse(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, PrefaceError> {
         method: request.method.unwrap_or_default().to_owned(),
         target: request.path.unwrap_or_default().to_owned(),
         headers,
+        minor_version: request.version.unwrap_or(1),
     };
     Ok(Some((head, len)))
 }

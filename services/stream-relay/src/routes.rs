@@ -70,6 +70,15 @@ impl Route {
     }
 }
 
+/// What a `GET` of `path` listens to, if it is a listener's path.
+pub fn listener_target(path: &str) -> Option<Target> {
+    match Route::parse(path)? {
+        Route::Listen(id) => Some(Target::Broadcast(id)),
+        Route::Live(username) => Some(Target::User(username)),
+        _ => None,
+    }
+}
+
 fn parse_id(raw: &str) -> Option<i64> {
     raw.parse().ok().filter(|id| *id > 0)
 }

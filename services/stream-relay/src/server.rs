@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     AppState,
     error::RelayError,
-    icecast,
+    icecast, listen,
     preface::{self, PrefaceError},
     rewind::Rewind,
     routes,
@@ -60,7 +60,7 @@ pub async fn accept(listener: TcpListener, state: Arc<AppState>, port: Port) {
                 let state = state.clone();
                 let _ = stream.set_nodelay(true);
                 match port {
-                    Port::Http => connections.spawn(serve_connection(stream, state)),
+                    Port::Http => connections.spawn(serve_http_connection(stream, state)),
                     Port::Source => connections.spawn(serve_source_connection(stream, state)),
                 };
             }
@@ -75,35 +75,58 @@ pub async fn accept(listener: TcpListener, state: Arc<AppState>, port: Port) {
     while connections.join_next().await.is_some() {}
 }
 
+/// A connection of the HTTP port: with `fast_listeners`, a listener of a live, visible broadcast
+/// goes to the broadcast's write loops ([`crate::shard`]); everything else to hyper.
+async fn serve_http_connection(mut stream: TcpStream, state: Arc<AppState>) {
+    let Some(preface) = read_preface(&mut stream, &state).await else {
+        return;
+    };
+    let fast = state.config.fast_listeners;
+    if let Some(channel) = fast
+        .then(|| listen::fast_listener(&state, &preface.head))
+        .flatten()
+    {
+        listen::serve_fast(channel, stream, &preface.head).await;
+    } else {
+        serve_connection(Rewind::new(preface.bytes, stream), state).await;
+    }
+}
+
 /// A connection of the source port: a close-delimited source is served raw, the rest by hyper.
 async fn serve_source_connection(mut stream: TcpStream, state: Arc<AppState>) {
-    let read = tokio::time::timeout(HEADER_READ_TIMEOUT, preface::read(&mut stream));
-    let preface = tokio::select! {
-        read = read => read,
-        _ = state.shutdown.requested() => return,
-    };
-    let preface = match preface {
-        Ok(Ok(preface)) => preface,
-        Ok(Err(PrefaceError::TooLarge)) => {
-            let _ = icecast::write_response(&mut stream, RelayError::HeadTooLarge.into_response())
-                .await;
-            return;
-        }
-        Ok(Err(PrefaceError::Malformed(reason))) => {
-            let error = RelayError::BadRequest(format!("Malformed request: {reason}"));
-            let _ = icecast::write_response(&mut stream, error.into_response()).await;
-            return;
-        }
-        Ok(Err(error)) => {
-            tracing::debug!(%error, "no request on the source port");
-            return;
-        }
-        Err(_) => return, // slowloris
+    let Some(preface) = read_preface(&mut stream, &state).await else {
+        return;
     };
     if preface.head.is_close_delimited_source() {
         icecast::serve(state, stream, preface).await;
     } else {
         serve_connection(Rewind::new(preface.bytes, stream), state).await;
+    }
+}
+
+/// The request head, or `None` once a bad one is answered (or the client left).
+async fn read_preface(stream: &mut TcpStream, state: &AppState) -> Option<preface::Preface> {
+    let read = tokio::time::timeout(HEADER_READ_TIMEOUT, preface::read(stream));
+    let preface = tokio::select! {
+        read = read => read,
+        _ = state.shutdown.requested() => return None,
+    };
+    match preface {
+        Ok(Ok(preface)) => Some(preface),
+        Ok(Err(PrefaceError::TooLarge)) => {
+            let _ = icecast::write_response(stream, RelayError::HeadTooLarge.into_response()).await;
+            None
+        }
+        Ok(Err(PrefaceError::Malformed(reason))) => {
+            let error = RelayError::BadRequest(format!("Malformed request: {reason}"));
+            let _ = icecast::write_response(stream, error.into_response()).await;
+            None
+        }
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "no request");
+            None
+        }
+        Err(_) => None, // slowloris
     }
 }
 

@@ -46,6 +46,7 @@ async fn spawn_relay() -> Relay {
         redis_prefix: "relay-test:".into(),
         recordings_dir: std::env::temp_dir().join("relay-test-recordings"),
         source_grace: std::time::Duration::from_secs(10),
+        fast_listeners: false,
     };
     let shutdown = Shutdown::new();
     let task = tokio::spawn(stream_relay::serve_on(

@@ -21,7 +21,7 @@ use tokio::{
 use super::{Port, accept};
 use crate::{AppState, Config, channel::LiveChannel, live::Live};
 
-fn config(burst_bytes: usize, queue_bytes: usize) -> Config {
+fn config(burst_bytes: usize, queue_bytes: usize, fast_listeners: bool) -> Config {
     Config {
         listen: String::new(),
         source_listen: String::new(),
@@ -35,16 +35,19 @@ fn config(burst_bytes: usize, queue_bytes: usize) -> Config {
         redis_prefix: "relay-test:".into(),
         recordings_dir: std::env::temp_dir().join("relay-test-recordings"),
         source_grace: Duration::from_secs(10),
+        fast_listeners,
     }
 }
 
-/// Serves a relay with one live, visible broadcast (id 5, user "dj.owl").
+/// Serves a relay with one live, visible broadcast (id 5, user "dj.owl"); `fast`: listeners on the
+/// write loops of [`crate::shard`] rather than hyper.
 async fn relay_with_channel(
     burst_bytes: usize,
     queue_bytes: usize,
+    fast: bool,
 ) -> (SocketAddr, Arc<AppState>, Arc<LiveChannel>) {
-    let state =
-        Arc::new(AppState::new(&config(burst_bytes, queue_bytes), Shutdown::new()).unwrap());
+    let config = config(burst_bytes, queue_bytes, fast);
+    let state = Arc::new(AppState::new(&config, Shutdown::new()).unwrap());
     let broadcast = Broadcast {
         broadcast_id: 5,
         username: "dj.owl".into(),
@@ -111,7 +114,13 @@ async fn wait_until(what: &str, condition: impl Fn() -> bool) {
 
 #[tokio::test]
 async fn a_listener_hears_the_burst_then_live_audio_until_the_end() {
-    let (addr, state, channel) = relay_with_channel(2 * 417, 1 << 20).await;
+    for fast in [false, true] {
+        a_listener_hears_the_burst_then_live_audio_until_the_end_on(fast).await;
+    }
+}
+
+async fn a_listener_hears_the_burst_then_live_audio_until_the_end_on(fast: bool) {
+    let (addr, state, channel) = relay_with_channel(2 * 417, 1 << 20, fast).await;
     for n in 0..4 {
         channel.publish(frame(n));
     }
@@ -146,8 +155,14 @@ async fn a_listener_hears_the_burst_then_live_audio_until_the_end() {
 
 #[tokio::test]
 async fn a_stalled_listener_is_cut_while_a_reading_one_hears_everything() {
+    for fast in [false, true] {
+        a_stalled_listener_is_cut_while_a_reading_one_hears_everything_on(fast).await;
+    }
+}
+
+async fn a_stalled_listener_is_cut_while_a_reading_one_hears_everything_on(fast: bool) {
     const QUEUE: usize = 256 * 1024;
-    let (addr, _state, channel) = relay_with_channel(0, QUEUE).await;
+    let (addr, _state, channel) = relay_with_channel(0, QUEUE, fast).await;
     let mut reading = TcpStream::connect(addr).await.unwrap();
     open(&mut reading, "/api/v1/broadcasts/5/stream").await;
     let socket = TcpSocket::new_v4().unwrap();
@@ -192,6 +207,9 @@ async fn a_stalled_listener_is_cut_while_a_reading_one_hears_everything() {
         1,
         "the stalled listener was dropped"
     );
+    if fast {
+        assert_eq!(channel.listeners_dropped(), 1, "and counted");
+    }
     channel.publish(frame(0));
     channel.close();
     let raw = reader.await.unwrap().unwrap();
@@ -204,8 +222,43 @@ async fn a_stalled_listener_is_cut_while_a_reading_one_hears_everything() {
 }
 
 #[tokio::test]
+async fn an_http_1_0_listener_gets_the_burst_and_live_frames_until_the_connection_closes() {
+    let (addr, _state, channel) = relay_with_channel(417, 1 << 20, true).await;
+    channel.publish(frame(0));
+    channel.publish(frame(1));
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /api/v1/broadcasts/5/stream HTTP/1.0\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(stream.read_u8().await.expect("a response head"));
+    }
+    let head = String::from_utf8(head).unwrap().to_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!head.contains("transfer-encoding"), "{head}");
+    wait_until("the listener is counted", || channel.listener_count() == 1).await;
+    for n in 2..40 {
+        channel.publish(frame(n));
+    }
+    channel.close();
+    let mut body = Vec::new();
+    stream.read_to_end(&mut body).await.unwrap();
+    let expected: Vec<u8> = (1..40).flat_map(|n| frame(n).to_vec()).collect();
+    assert_eq!(
+        body, expected,
+        "the burst (one frame) then every live frame, once"
+    );
+    wait_until("the listener is counted out", || {
+        channel.listener_count() == 0
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_hidden_broadcast_is_not_found_for_strangers() {
-    let (addr, state, _) = relay_with_channel(0, 1 << 20).await;
+    let (addr, state, _) = relay_with_channel(0, 1 << 20, true).await;
     let hidden = Broadcast {
         broadcast_id: 6,
         username: "shy".into(),
