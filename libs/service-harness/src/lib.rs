@@ -2,7 +2,7 @@
 //! to the test stack's PostgreSQL (one fresh database), Redis (a unique key prefix) and RabbitMQ (a
 //! unique exchange): the services a gateway or a chat test needs behind it, without mocks.
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use livestreamer_proto::{
     auth::{
@@ -16,6 +16,7 @@ use livestreamer_proto::{
 use prost::Message;
 use service_kit::{clock::now_ms, internal_token, shutdown::Shutdown};
 use test_support::EventTap;
+pub use test_support::wait_until_ready;
 use tonic::{Request, transport::Channel};
 
 /// The three services, and clients to them; everything stops when this is dropped.
@@ -52,25 +53,6 @@ async fn listener() -> (tokio::net::TcpListener, SocketAddr) {
         .expect("a free port");
     let addr = listener.local_addr().expect("a bound address");
     (listener, addr)
-}
-
-/// Waits until `GET /readyz` on `addr` answers 200; panics after 15 s.
-pub async fn wait_until_ready(addr: SocketAddr) {
-    for _ in 0..150 {
-        if let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let _ = stream
-                .write_all(b"GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-                .await;
-            let mut response = String::new();
-            let _ = stream.read_to_string(&mut response).await;
-            if response.starts_with("HTTP/1.1 200") {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{addr} did not become ready within 15 s");
 }
 
 /// A gRPC request carrying an internal token.

@@ -123,3 +123,21 @@ impl EventTap {
         (delivery.routing_key.to_string(), delivery.data)
     }
 }
+
+/// Waits until the service on `addr` answers `GET /readyz` with 200; panics after 15 s.
+pub async fn wait_until_ready(addr: std::net::SocketAddr) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for _ in 0..150 {
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await {
+            let request = b"GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+            let _ = stream.write_all(request).await;
+            let mut response = String::new();
+            let _ = stream.read_to_string(&mut response).await;
+            if response.starts_with("HTTP/1.1 200") {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{addr} did not become ready within 15 s");
+}

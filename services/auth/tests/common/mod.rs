@@ -4,8 +4,6 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 
-use std::time::Duration;
-
 use base64::{Engine, engine::general_purpose::STANDARD};
 use livestreamer_proto::{
     auth::{
@@ -64,7 +62,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut auth::Config)) -> TestApp {
     let addr = listener.local_addr().unwrap();
     let shutdown = Shutdown::new();
     tokio::spawn(auth::serve_on(listener, config, shutdown.clone()));
-    wait_until_ready(addr).await;
+    test_support::wait_until_ready(addr).await;
     let client = AuthClient::connect(format!("http://{addr}"))
         .await
         .unwrap()
@@ -76,24 +74,6 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut auth::Config)) -> TestApp {
         database_url,
         _shutdown: DropGuard(shutdown),
     }
-}
-
-async fn wait_until_ready(addr: std::net::SocketAddr) {
-    for _ in 0..100 {
-        if let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let _ = stream
-                .write_all(b"GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-                .await;
-            let mut response = String::new();
-            let _ = stream.read_to_string(&mut response).await;
-            if response.starts_with("HTTP/1.1 200") {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("auth did not become ready within 10 s");
 }
 
 pub fn sign_up(username: &str) -> SignUpRequest {

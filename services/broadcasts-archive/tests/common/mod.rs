@@ -75,7 +75,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         verifier,
         shutdown.clone(),
     ));
-    wait_until_ready(addr).await;
+    test_support::wait_until_ready(addr).await;
     let client = BroadcastsClient::connect(format!("http://{addr}"))
         .await
         .unwrap()
@@ -90,24 +90,6 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         key: EncodingKey::from_ed_der(der.as_bytes()),
         _shutdown: DropGuard(shutdown),
     }
-}
-
-async fn wait_until_ready(addr: std::net::SocketAddr) {
-    for _ in 0..150 {
-        if let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let _ = stream
-                .write_all(b"GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-                .await;
-            let mut response = String::new();
-            let _ = stream.read_to_string(&mut response).await;
-            if response.starts_with("HTTP/1.1 200") {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("broadcasts-archive did not become ready within 15 s");
 }
 
 /// A streamer, as auth would describe them in a token.
