@@ -143,23 +143,33 @@ pub async fn delete_as_moderator(
     delete_message(state, caller, message_path(&id, &message_id)?, true).await
 }
 
+/// Likes (`like = true`) or unlikes a message for the caller.
+async fn set_like(
+    state: AppState,
+    caller: SignedIn,
+    (broadcast_id, message_id): (i64, i64),
+    like: bool,
+) -> Result<StatusCode, ApiError> {
+    let request = caller.request(LikeMessageRequest {
+        broadcast_id,
+        message_id,
+        origin: caller.origin(),
+    });
+    let mut chat = state.chat.clone();
+    if like {
+        chat.like_message(request).await?;
+    } else {
+        chat.unlike_message(request).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub async fn like(
     State(state): State<AppState>,
     caller: SignedIn,
     Path((id, message_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let (broadcast_id, message_id) = message_path(&id, &message_id)?;
-    let request = LikeMessageRequest {
-        broadcast_id,
-        message_id,
-        origin: caller.origin(),
-    };
-    state
-        .chat
-        .clone()
-        .like_message(caller.request(request))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    set_like(state, caller, message_path(&id, &message_id)?, true).await
 }
 
 pub async fn unlike(
@@ -167,16 +177,5 @@ pub async fn unlike(
     caller: SignedIn,
     Path((id, message_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let (broadcast_id, message_id) = message_path(&id, &message_id)?;
-    let request = LikeMessageRequest {
-        broadcast_id,
-        message_id,
-        origin: caller.origin(),
-    };
-    state
-        .chat
-        .clone()
-        .unlike_message(caller.request(request))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    set_like(state, caller, message_path(&id, &message_id)?, false).await
 }
