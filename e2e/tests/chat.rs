@@ -12,20 +12,38 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// A WebSocket into a broadcast's room with the user's cookie (a guest without one).
+/// A WebSocket into a broadcast's room through the edge, with the user's cookie (a guest without one).
 async fn room(
     platform: &Platform,
     broadcast_id: i64,
     user: Option<&SignedInUser>,
 ) -> anyhow::Result<Socket> {
-    let mut request = platform.ws_url(broadcast_id).into_client_request()?;
-    request
-        .headers_mut()
-        .insert("origin", platform.base.parse()?);
-    if let Some(user) = user {
-        request.headers_mut().insert("cookie", user.cookie.parse()?);
-    }
-    Ok(tokio_tungstenite::connect_async(request).await?.0)
+    room_on(
+        &platform.base.replacen("http", "ws", 1),
+        platform,
+        broadcast_id,
+        user,
+    )
+    .await
+}
+
+/// Posts a message that must be accepted; returns its id.
+async fn post_message(
+    platform: &Platform,
+    user: &SignedInUser,
+    broadcast_id: i64,
+    text: &str,
+) -> anyhow::Result<i64> {
+    let response = post(platform, user, broadcast_id, text).await;
+    anyhow::ensure!(
+        response.status() == 201,
+        "posting answered {}",
+        response.status()
+    );
+    let body: Value = response.json().await?;
+    body["results"]["messageId"]
+        .as_i64()
+        .ok_or_else(|| anyhow::anyhow!("no messageId in {body}"))
 }
 
 async fn post(
@@ -70,11 +88,8 @@ async fn messages_likes_and_deletions_reach_the_other_sockets_of_the_room() -> a
         2
     );
 
-    let response = post(&platform, &dj, broadcast, "<img src=x onerror=alert(1)>").await;
-    assert_eq!(response.status(), 201);
-    let message_id = response.json::<Value>().await?["results"]["messageId"]
-        .as_i64()
-        .unwrap();
+    let message_id =
+        post_message(&platform, &dj, broadcast, "<img src=x onerror=alert(1)>").await?;
     for socket in [&mut fan_socket, &mut guest] {
         let created = next_event(socket, "chat:created_message", WAIT).await?;
         assert_eq!(
@@ -154,10 +169,7 @@ async fn a_moderator_deletes_anyone_s_message_and_others_cannot() -> anyhow::Res
     let platform = Platform::from_env();
     let dj = platform.signed_in_user("moddj").await?;
     let broadcast = dj.broadcast_now(&platform, "Moderated session").await?;
-    let response = post(&platform, &dj, broadcast, "rude words").await;
-    let message_id = response.json::<Value>().await?["results"]["messageId"]
-        .as_i64()
-        .unwrap();
+    let message_id = post_message(&platform, &dj, broadcast, "rude words").await?;
     let admin_path = format!("/api/v1/admin/broadcasts/{broadcast}/messages/{message_id}");
     assert_eq!(
         status(dj.request(&platform, Method::DELETE, &admin_path)).await,
@@ -349,10 +361,7 @@ async fn a_room_spans_the_gateway_replicas() -> anyhow::Result<()> {
         2
     );
 
-    let response = post(&platform, &dj, broadcast, "heard on both replicas").await;
-    let message_id = response.json::<Value>().await?["results"]["messageId"]
-        .as_i64()
-        .unwrap();
+    let message_id = post_message(&platform, &dj, broadcast, "heard on both replicas").await?;
     for socket in [&mut on_first, &mut on_second] {
         assert_eq!(
             next_event(socket, "chat:created_message", WAIT).await?["messageId"],
