@@ -140,10 +140,42 @@ fn a_chunk_boundary_inside_a_header_or_a_frame_is_mended() {
     let mut rest: Vec<_> = std::iter::from_fn(|| splitter.next_frame())
         .map(|f| f.to_vec())
         .collect();
-    assert_eq!(rest, frames[1..3], "the last frame waits for a successor");
-    rest.extend(splitter.finish().map(|f| f.to_vec()));
-    assert_eq!(rest, frames[1..]);
+    assert_eq!(rest, frames[1..], "the push ended on the last frame's end");
+    assert_eq!(splitter.finish(), None);
     assert_eq!((splitter.pending(), splitter.discarded()), (0, 0));
+}
+
+#[test]
+fn a_push_that_ends_on_a_frame_end_releases_the_frame_at_once() {
+    let frames = frames(5);
+    let mut splitter = FrameSplitter::new();
+    splitter.push(&frames[..2].concat()); // the first header is confirmed by the second
+    assert_eq!(splitter.next_frame().as_deref(), Some(&frames[0][..]));
+    assert_eq!(splitter.next_frame().as_deref(), Some(&frames[1][..]));
+    for frame in &frames[2..] {
+        splitter.push(frame);
+        assert_eq!(splitter.next_frame().as_deref(), Some(&frame[..]), "no lag");
+        assert_eq!(splitter.next_frame(), None);
+    }
+    assert_eq!((splitter.pending(), splitter.discarded()), (0, 0));
+}
+
+#[test]
+fn a_frame_is_held_while_its_successor_header_is_partial() {
+    let frames = frames(3);
+    let stream = frames.concat();
+    let two = frames[0].len() + frames[1].len();
+    let mut splitter = FrameSplitter::new();
+    splitter.push(&stream[..two + 2]); // two frames and two bytes of the third's header
+    assert_eq!(splitter.next_frame().as_deref(), Some(&frames[0][..]));
+    assert_eq!(
+        splitter.next_frame(),
+        None,
+        "two bytes cannot confirm a header"
+    );
+    splitter.push(&stream[two + 2..]);
+    assert_eq!(splitter.next_frame().as_deref(), Some(&frames[1][..]));
+    assert_eq!(splitter.next_frame().as_deref(), Some(&frames[2][..]));
 }
 
 #[test]
