@@ -8,6 +8,7 @@
 //! status travels in trailers.
 
 use std::{
+    hash::Hash,
     sync::{Mutex, OnceLock},
     time::Instant,
 };
@@ -20,13 +21,10 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
+pub use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge};
 use prometheus_client::{
-    encoding::text::encode,
-    metrics::{
-        counter::Counter,
-        family::Family,
-        histogram::{Histogram, exponential_buckets},
-    },
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::histogram::{Histogram, exponential_buckets},
     registry::{Metric, Registry},
 };
 
@@ -74,6 +72,31 @@ pub fn register(name: &str, help: &str, metric: impl Metric) {
         .lock()
         .expect("metrics registry")
         .register(name, help, metric);
+}
+
+/// A counter registered under `name` (`_total` is added to its name in the text format).
+pub fn counter(name: &str, help: &str) -> Counter {
+    let counter = Counter::default();
+    register(name, help, counter.clone());
+    counter
+}
+
+/// A gauge registered under `name`.
+pub fn gauge(name: &str, help: &str) -> Gauge {
+    let gauge = Gauge::default();
+    register(name, help, gauge.clone());
+    gauge
+}
+
+/// Counters by label set, registered under `name`. Labels must come from a small fixed set (a
+/// reason, a status), never from what clients send, or the series grow without bound.
+pub fn counters<L>(name: &str, help: &str) -> Family<L, Counter>
+where
+    L: EncodeLabelSet + Clone + Eq + Hash + std::fmt::Debug + Send + Sync + 'static,
+{
+    let family = Family::default();
+    register(name, help, family.clone());
+    family
 }
 
 /// The registry in Prometheus' text format.

@@ -2,6 +2,8 @@
 //! prefix and its own RabbitMQ exchange, on the servers that the test command started (their addresses
 //! come from the same `LIVESTREAMER_*` variables the services read).
 
+pub mod metrics;
+
 use tokio_postgres::NoTls;
 
 /// The URL of the test stack's PostgreSQL (the database in it is replaced per test).

@@ -63,7 +63,10 @@ impl DeadLetters {
         .await;
         match published {
             Ok(Confirmation::Nack(_)) => anyhow::bail!("RabbitMQ refused the dead letter"),
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                crate::metrics::dead_lettered();
+                Ok(())
+            }
             Err(error) => {
                 *guard = None;
                 Err(error.into())

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod dead_letters;
+pub mod metrics;
 pub mod sender;
 pub mod smtp;
 pub mod templates;
@@ -45,6 +46,7 @@ pub async fn serve_on(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let redis = redis::pool(&config.redis_url)?;
+    metrics::register();
     let smtp = smtp::transport(&config)?;
     let dead_letters = Arc::new(dead_letters::DeadLetters::new(
         &config.amqp_url,

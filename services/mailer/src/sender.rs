@@ -23,7 +23,12 @@ use service_kit::{amqp::Outcome, backoff::Backoff};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
-use crate::{dead_letters::DeadLetters, smtp::Transport, templates};
+use crate::{
+    dead_letters::DeadLetters,
+    metrics::{self, RetryCause},
+    smtp::Transport,
+    templates,
+};
 
 /// How long a sent key, or an attempt count, is remembered: far longer than any redelivery takes.
 const MEMORY_SECS: u64 = 7 * 24 * 3600;
@@ -68,9 +73,11 @@ impl MailSender {
                     format!("refused {attempts} times, last: {reason}"),
                     attempts,
                 ),
-                _ => return self.retry_later(&job, &reason).await,
+                _ => return self.retry_later(&job, &reason, RetryCause::Deferred).await,
             },
-            Failure::Outage(reason) => return self.retry_later(&job, &reason).await,
+            Failure::Outage(reason) => {
+                return self.retry_later(&job, &reason, RetryCause::Outage).await;
+            }
         };
         match self.dead_letters.put(payload, &reason, attempts).await {
             Ok(()) => {
@@ -78,13 +85,15 @@ impl MailSender {
                 Outcome::Ack
             }
             Err(error) => {
-                self.retry_later(&job, &format!("dead-lettering failed: {error}"))
+                let reason = format!("dead-lettering failed: {error}");
+                self.retry_later(&job, &reason, RetryCause::DeadLetterFailed)
                     .await
             }
         }
     }
 
-    async fn retry_later(&self, job: &MailJob, reason: &str) -> Outcome {
+    async fn retry_later(&self, job: &MailJob, reason: &str, cause: RetryCause) -> Outcome {
+        metrics::retried(cause);
         let delay = self.backoff.lock().await.next_delay();
         tracing::warn!(key = %job.idempotency_key, %reason, retry_in_ms = delay.as_millis() as u64, "mail not sent, will retry");
         tokio::time::sleep(delay).await;
@@ -104,6 +113,7 @@ impl MailSender {
             .map_err(|e| Failure::Outage(format!("redis: {e}")))?;
         if already {
             tracing::info!(key = %job.idempotency_key, "already sent, skipping a redelivery");
+            metrics::duplicate_skipped();
             return Ok(());
         }
         let message = self.build(job)?;
@@ -116,6 +126,7 @@ impl MailSender {
                 Failure::Outage(format!("SMTP: {e}"))
             }
         })?;
+        metrics::sent();
         let remembered: Result<(), _> = redis.set_ex(&sent_key, 1, MEMORY_SECS).await;
         if let Err(error) = remembered {
             tracing::warn!(%error, key = %job.idempotency_key, "mail sent but its key not remembered");

@@ -6,6 +6,7 @@ mod harness;
 use std::time::Duration;
 
 use harness::{FakeSmtp, Maildev, MailerProcess, Scenario, job};
+use test_support::metrics::{sample, scrape};
 
 #[tokio::test]
 async fn a_burst_survives_a_sigkill_and_a_30_second_smtp_outage() {
@@ -75,6 +76,16 @@ async fn a_redelivered_job_is_sent_once() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mails_later = maildev.mails().await;
     assert_eq!(mails_later.len(), 2, "{mails:?}");
+    let metrics = scrape(mailer.addr()).await;
+    assert_eq!(sample(&metrics, "livestreamer_mail_sent_total"), Some(2.0));
+    assert_eq!(
+        sample(&metrics, "livestreamer_mail_duplicates_skipped_total"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&metrics, "livestreamer_mail_dead_lettered_total"),
+        Some(0.0)
+    );
     mailer.kill();
 }
 
@@ -99,6 +110,27 @@ async fn jobs_that_keep_failing_are_dead_lettered_with_the_reason() {
     let (second_reason, second_attempts) = &dead[1];
     assert!(second_reason.contains("451"), "{second_reason}");
     assert_eq!(*second_attempts, 3, "MAILER_MAX_ATTEMPTS of the harness");
+    let metrics = scrape(mailer.addr()).await;
+    assert_eq!(
+        sample(&metrics, "livestreamer_mail_dead_lettered_total"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"livestreamer_mail_retried_total{cause="deferred"}"#
+        ),
+        Some(2.0),
+        "two 451s before the third made it hopeless"
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"livestreamer_mail_retried_total{cause="outage"}"#
+        ),
+        Some(0.0)
+    );
+    assert_eq!(sample(&metrics, "livestreamer_mail_sent_total"), Some(0.0));
     mailer.kill();
 }
 

@@ -85,6 +85,11 @@ impl MailerProcess {
         }
     }
 
+    /// The address of its health and metrics port.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        ([127, 0, 0, 1], self.health_port).into()
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
