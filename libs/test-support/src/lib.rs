@@ -3,6 +3,7 @@
 //! come from the same `LIVESTREAMER_*` variables the services read).
 
 pub mod metrics;
+pub mod rabbitmq;
 
 use tokio_postgres::NoTls;
 
