@@ -26,7 +26,10 @@ use livestreamer_proto::broadcasts::Broadcast;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
-use crate::shard::{Joining, Shards};
+use crate::{
+    metrics,
+    shard::{Joining, Shards},
+};
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -200,13 +203,13 @@ impl LiveChannel {
             abort,
         });
         lock(&self.watched).push(Arc::downgrade(&state));
-        let now = self.listeners.fetch_add(1, Ordering::AcqRel) + 1;
-        self.peak.fetch_max(now, Ordering::AcqRel);
+        self.listener_joined();
         Some(Listener {
             channel: self.clone(),
             burst,
             receiver,
             state,
+            unreported_bytes: 0,
         })
     }
 
@@ -242,20 +245,23 @@ impl LiveChannel {
         self.queue_bytes as usize
     }
 
-    /// A fast-path listener is in.
+    /// A listener is in.
     pub(crate) fn listener_joined(&self) {
         let now = self.listeners.fetch_add(1, Ordering::AcqRel) + 1;
         self.peak.fetch_max(now, Ordering::AcqRel);
+        metrics::listener_joined();
     }
 
-    /// A fast-path listener is out.
+    /// A listener is out.
     pub(crate) fn listener_left(&self) {
         self.listeners.fetch_sub(1, Ordering::AcqRel);
+        metrics::listener_left();
     }
 
     /// A fast-path listener fell more than `queue_bytes` behind and was dropped.
     pub(crate) fn listener_dropped(&self) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
+        metrics::listener_dropped_slow();
     }
 
     /// Fast-path listeners dropped for falling behind, since the stream started.
@@ -292,7 +298,8 @@ impl LiveChannel {
         let published = self.published.load(Ordering::Acquire);
         for state in self.live_listener_states() {
             let lag = published.saturating_sub(state.position.load(Ordering::Acquire));
-            if lag > self.queue_bytes {
+            if lag > self.queue_bytes && !state.abort.is_cancelled() {
+                metrics::listener_dropped_slow();
                 tracing::info!(
                     broadcast_id = self.id(),
                     lag,
@@ -324,11 +331,24 @@ pub struct Listener {
     burst: VecDeque<Bytes>,
     receiver: broadcast::Receiver<Bytes>,
     state: Arc<ListenerState>,
+    /// Bytes handed out but not yet added to the relay's `sent_bytes` (see [`metrics`]).
+    unreported_bytes: u64,
 }
 
 impl Listener {
     /// The next frame: burst first, then live; `None` when the stream has ended.
     pub async fn next(&mut self) -> Result<Option<Bytes>, Lagged> {
+        let next = self.next_frame().await;
+        if let Ok(Some(frame)) = &next {
+            self.unreported_bytes += frame.len() as u64;
+            if self.unreported_bytes >= metrics::SENT_BATCH_BYTES {
+                metrics::bytes_sent(std::mem::take(&mut self.unreported_bytes));
+            }
+        }
+        next
+    }
+
+    async fn next_frame(&mut self) -> Result<Option<Bytes>, Lagged> {
         if let Some(frame) = self.burst.pop_front() {
             return Ok(Some(frame));
         }
@@ -358,7 +378,8 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        self.channel.listeners.fetch_sub(1, Ordering::AcqRel);
+        metrics::bytes_sent(self.unreported_bytes);
+        self.channel.listener_left();
     }
 }
 

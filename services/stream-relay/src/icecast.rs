@@ -103,6 +103,7 @@ pub async fn serve(state: Arc<AppState>, mut stream: TcpStream, preface: Preface
         Ok(source) => source,
         Err(error) => {
             tracing::info!(path = head.path(), %error, "refused an Icecast source");
+            crate::metrics::source_refused(error.status());
             let _ = write_response(&mut stream, challenge(error.into_response())).await;
             return;
         }

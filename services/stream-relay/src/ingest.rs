@@ -48,6 +48,9 @@ pub async fn handle(
 ) -> Result<Response<Body>, RelayError> {
     let icecast = matches!(route, IngestRoute::Icecast(_));
     let result = stream(state, headers, body, route).await;
+    if let Err(error) = &result {
+        crate::metrics::source_refused(error.status());
+    }
     if icecast {
         return Ok(icecast::challenge(
             result.unwrap_or_else(RelayError::into_response),

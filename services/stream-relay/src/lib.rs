@@ -26,6 +26,7 @@ pub mod ingest;
 pub mod lifecycle;
 pub mod listen;
 pub mod live;
+pub mod metrics;
 pub mod playback;
 pub mod preface;
 pub mod range;
@@ -108,6 +109,7 @@ pub async fn serve_on(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let state = Arc::new(AppState::new(&config, shutdown.clone())?);
+    metrics::register();
     tracing::info!(http = %http.local_addr()?, source = %source.local_addr()?, "listening");
     state.readiness.mark_started();
 

@@ -17,7 +17,7 @@ use crate::{
     audience::Counts,
     events::{publish_lifecycle, publish_stats},
     live::Live,
-    recording, stats,
+    metrics, recording, stats,
 };
 
 const REPORT_EVERY: Duration = Duration::from_secs(1);
@@ -33,6 +33,7 @@ pub async fn run(state: Arc<AppState>, live: Arc<Live>) {
         publish_lifecycle(&publisher, routing::STREAM_STARTED, &started).await;
     });
     tokio::spawn(live.channel.clone().watch_listeners());
+    metrics::broadcast_started();
     tracing::info!(broadcast_id = live.id(), "stream started");
 
     let mut pacer = stats::Pacer::default();
@@ -50,6 +51,7 @@ pub async fn run(state: Arc<AppState>, live: Arc<Live>) {
         }
     }
     state.registry.remove(live.id());
+    metrics::broadcast_ended();
     live.channel.close();
     let recorded = live.finish_recording().await;
     let _ = announce.await; // stream.ended must follow stream.started

@@ -155,6 +155,7 @@ pub fn listener_body(listener: Listener) -> Body {
             Ok(Some(frame)) => Some((Ok(Frame::data(frame)), Some(listener))),
             Ok(None) => None,
             Err(lagged) => {
+                crate::metrics::listener_dropped_slow();
                 tracing::info!(%lagged, "dropping a listener who fell behind");
                 Some((Err(lagged.into()), None))
             }

@@ -36,3 +36,13 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
     );
     response
 }
+
+/// `GET /metrics`: the process's metrics in Prometheus' text format.
+pub fn metrics() -> Response<Body> {
+    let mut response = Response::new(full(service_kit::metrics::render()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}

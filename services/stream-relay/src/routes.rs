@@ -2,7 +2,9 @@
 //!
 //! Paths are the public ones (the edge proxy forwards them unchanged). The query string is ignored
 //! (players add cache-busting parameters). An unknown path is a 404 envelope; a known path with the
-//! wrong method a 405 envelope with `Allow`.
+//! wrong method a 405 envelope with `Allow`. `/metrics` is served on the HTTP port only: the source
+//! port is published to the internet as it is (a TCP pass-through), the HTTP port only through the
+//! edge's public paths.
 
 use std::sync::Arc;
 
@@ -18,12 +20,14 @@ use crate::{
     listen::{self, Target},
     playback,
     response::{self, Body},
+    server::Port,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Route {
     Healthz,
     Readyz,
+    Metrics,
     /// `PUT /api/v1/users/me/broadcasts/{id}/stream`
     Ingest(i64),
     /// `PUT /api/v1/users/me/stream`
@@ -42,6 +46,7 @@ impl Route {
         match segments.as_slice() {
             ["healthz"] => Some(Self::Healthz),
             ["readyz"] => Some(Self::Readyz),
+            ["metrics"] => Some(Self::Metrics),
             ["api", "v1", "users", "me", "broadcasts", id, "stream"] => {
                 Some(Self::Ingest(parse_id(id)?))
             }
@@ -91,14 +96,18 @@ pub fn is_username(raw: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
-/// Answers one request. `abort` closes this request's connection (used for listeners who stall).
+/// Answers one request that came to `port`. `abort` closes this request's connection (used for
+/// listeners who stall).
 pub async fn handle(
     state: Arc<AppState>,
     abort: CancellationToken,
+    port: Port,
     request: Request<Incoming>,
 ) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    let Some(route) = Route::parse(parts.uri.path()) else {
+    let route =
+        Route::parse(parts.uri.path()).filter(|r| *r != Route::Metrics || port == Port::Http);
+    let Some(route) = route else {
         return RelayError::NotFound(format!("There is nothing at {}", parts.uri.path()))
             .into_response();
     };
@@ -108,6 +117,7 @@ pub async fn handle(
             StatusCode::OK,
             &json!({ "status": "alive" }),
         )),
+        Ok(Route::Metrics) => Ok(response::metrics()),
         Ok(Route::Readyz) => {
             let (status, report) = state.readiness.response().await;
             Ok(response::json(status, &report))
@@ -176,6 +186,7 @@ mod tests {
         );
         assert_eq!(Route::parse("/healthz"), Some(Route::Healthz));
         assert_eq!(Route::parse("/readyz"), Some(Route::Readyz));
+        assert_eq!(Route::parse("/metrics"), Some(Route::Metrics));
     }
 
     #[test]

@@ -88,7 +88,7 @@ async fn serve_http_connection(mut stream: TcpStream, state: Arc<AppState>) {
     {
         listen::serve_fast(channel, stream, &preface.head).await;
     } else {
-        serve_connection(Rewind::new(preface.bytes, stream), state).await;
+        serve_connection(Rewind::new(preface.bytes, stream), state, Port::Http).await;
     }
 }
 
@@ -100,7 +100,7 @@ async fn serve_source_connection(mut stream: TcpStream, state: Arc<AppState>) {
     if preface.head.is_close_delimited_source() {
         icecast::serve(state, stream, preface).await;
     } else {
-        serve_connection(Rewind::new(preface.bytes, stream), state).await;
+        serve_connection(Rewind::new(preface.bytes, stream), state, Port::Source).await;
     }
 }
 
@@ -130,7 +130,7 @@ async fn read_preface(stream: &mut TcpStream, state: &AppState) -> Option<prefac
     }
 }
 
-async fn serve_connection<I>(stream: I, state: Arc<AppState>)
+async fn serve_connection<I>(stream: I, state: Arc<AppState>, port: Port)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -139,7 +139,7 @@ where
         let (state, abort) = (state.clone(), abort.clone());
         service_fn(move |request| {
             let (state, abort) = (state.clone(), abort.clone());
-            async move { Ok::<_, Infallible>(routes::handle(state, abort, request).await) }
+            async move { Ok::<_, Infallible>(routes::handle(state, abort, port, request).await) }
         })
     };
     let mut builder = http1::Builder::new();

@@ -29,7 +29,7 @@ use tokio::sync::{
     mpsc,
 };
 
-use crate::channel::LiveChannel;
+use crate::{channel::LiveChannel, metrics};
 
 /// Shards per live broadcast: few enough that a frame costs a few wake-ups, enough that one write
 /// loop never holds a worker thread for long.
@@ -104,8 +104,9 @@ impl Sink {
         self.queue.push_back(bytes);
     }
 
-    /// Writes as much of the queue as the socket takes now.
-    fn flush(&mut self) -> io::Result<()> {
+    /// Writes as much of the queue as the socket takes now; the bytes written.
+    fn flush(&mut self) -> io::Result<usize> {
+        let mut total = 0;
         while !self.queue.is_empty() {
             let slices: Vec<IoSlice<'_>> = self
                 .queue
@@ -117,11 +118,12 @@ impl Sink {
             let mut written = match self.socket.write_vectored(&slices) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
             self.queued -= written;
+            total += written;
             while written > 0 {
                 let first = self.queue[0].len() - self.offset;
                 if written >= first {
@@ -134,21 +136,22 @@ impl Sink {
                 }
             }
         }
-        Ok(())
+        Ok(total)
     }
 
-    /// Queues `frames` and writes what the socket takes, in one `writev` when it takes them all.
-    fn write(&mut self, frames: &[Encoded], queue_bytes: usize) -> Fate {
+    /// Queues `frames` and writes what the socket takes, in one `writev` when it takes them all;
+    /// the bytes written.
+    fn write(&mut self, frames: &[Encoded], queue_bytes: usize) -> (Fate, usize) {
         for frame in frames {
             self.push(frame);
         }
-        if self.flush().is_err() {
-            return Fate::Gone;
-        }
+        let Ok(written) = self.flush() else {
+            return (Fate::Gone, 0);
+        };
         if self.queued > queue_bytes {
-            Fate::TooSlow
+            (Fate::TooSlow, written)
         } else {
-            Fate::Keep
+            (Fate::Keep, written)
         }
     }
 }
@@ -226,7 +229,10 @@ async fn run(
                 }
                 channel.listener_joined();
                 let fate = match sink.flush() {
-                    Ok(()) => Fate::Keep,
+                    Ok(written) => {
+                        metrics::bytes_sent(written as u64);
+                        Fate::Keep
+                    }
                     Err(_) => Fate::Gone,
                 };
                 if keep(&channel, fate) {
@@ -248,8 +254,11 @@ async fn write_to_all(
 ) {
     let mut i = 0;
     let mut written = 0;
+    let mut sent = 0;
     while i < sinks.len() {
-        if keep(channel, sinks[i].write(frames, limit)) {
+        let (fate, bytes) = sinks[i].write(frames, limit);
+        sent += bytes as u64;
+        if keep(channel, fate) {
             i += 1;
         } else {
             sinks.swap_remove(i);
@@ -259,6 +268,7 @@ async fn write_to_all(
             tokio::task::yield_now().await;
         }
     }
+    metrics::bytes_sent(sent);
 }
 
 /// The shard missed frames (the ring overflowed): its listeners have a gap.
@@ -299,7 +309,11 @@ async fn finish(channel: &LiveChannel, mut sinks: Vec<Sink>) {
     let deadline = tokio::time::Instant::now() + END_GRACE;
     loop {
         sinks.retain_mut(|sink| {
-            let done = sink.flush().is_err() || sink.queue.is_empty();
+            let flushed = sink.flush();
+            if let Ok(written) = flushed {
+                metrics::bytes_sent(written as u64);
+            }
+            let done = flushed.is_err() || sink.queue.is_empty();
             if done {
                 let _ = sink.socket.shutdown(Shutdown::Write);
                 channel.listener_left();

@@ -75,6 +75,7 @@ pub async fn attach(
             .attach_source()
             .ok_or_else(|| RelayError::Conflict("This broadcast is already live".into()))?;
         tracing::info!(broadcast_id = live.id(), "source resumed");
+        crate::metrics::source_reconnected();
         return Ok((AttachedSource::new(live, generation), true));
     }
     let mut broadcast = match &destination {
@@ -144,6 +145,7 @@ impl AttachedSource {
         E: Display,
     {
         let (received, end) = pump(&self.live, body, end_of_body, shutdown).await;
+        crate::metrics::source_ended(end);
         self.detached = true;
         self.live.detach_source(self.generation, end);
         (received, end)
@@ -192,6 +194,7 @@ where
         };
         received += data.len() as u64;
         live.received(data.len());
+        crate::metrics::bytes_received(data.len() as u64);
         splitter.push(&data);
         while let Some(frame) = splitter.next_frame() {
             discarded_before_frame = splitter.discarded();

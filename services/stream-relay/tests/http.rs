@@ -155,6 +155,20 @@ async fn healthz_answers_on_both_ports() {
 }
 
 #[tokio::test]
+async fn metrics_are_served_on_the_http_port_only() {
+    let relay = spawn_relay().await;
+    let answer = get(relay.http, "/metrics").await;
+    assert_eq!(answer.status, 200);
+    assert!(
+        answer.body.contains("livestreamer_relay_listeners 0"),
+        "{}",
+        answer.body
+    );
+    // The source port is reachable from the internet as it is.
+    assert_envelope(&get(relay.source, "/metrics").await, 404, "NotFound");
+}
+
+#[tokio::test]
 async fn readyz_reports_the_missing_broker() {
     let relay = spawn_relay().await;
     let answer = get(relay.http, "/readyz").await;
