@@ -7,7 +7,6 @@
 //! (within 2 %); recordings are read back (within 1 %).
 
 mod alsa;
-mod proxy;
 mod support;
 
 use std::time::{Duration, Instant};

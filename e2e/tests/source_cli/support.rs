@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use e2e::{Platform, SignedInUser};
 use futures_util::StreamExt;
 
-use crate::proxy::Proxy;
+use test_support::tcp_proxy::TcpProxy;
 
 /// The password `Platform::signed_in_user` gives every user.
 pub const PASSWORD: &str = "a long enough secret";
@@ -53,12 +53,14 @@ pub fn platform_from(from: IpAddr) -> Platform {
 }
 
 /// A DJ with a home folder of their own (session file, ALSA config), a network path of their own
-/// to the edge, and the CLI signed in through it.
+/// to the edge (a proxy the test can cut, a Wi-Fi drop, while listeners who come through the edge
+/// directly stay connected; its connections come from an address of their own, so the CLI's
+/// sign-ins are not counted against 127.0.0.1), and the CLI signed in through it.
 pub struct Dj {
     pub user: SignedInUser,
     pub home: PathBuf,
     pub server: String,
-    pub path: Proxy,
+    pub path: TcpProxy,
 }
 
 impl Dj {
@@ -67,11 +69,16 @@ impl Dj {
         let user = platform.signed_in_user(prefix).await?;
         let home = std::env::temp_dir().join(format!("ls-cli-{}", user.username));
         std::fs::create_dir_all(&home)?;
-        let path = Proxy::start(&platform.base, from).await?;
+        let authority = platform.base.trim_start_matches("http://").trim_end_matches('/');
+        let edge = tokio::net::lookup_host(authority)
+            .await?
+            .find(std::net::SocketAddr::is_ipv4)
+            .with_context(|| format!("{authority} has no IPv4 address"))?;
+        let path = TcpProxy::start_from(edge, from).await?;
         let dj = Self {
             user,
             home,
-            server: path.url(),
+            server: format!("http://{}", path.addr()),
             path,
         };
         let output = dj

@@ -4,6 +4,7 @@
 
 pub mod metrics;
 pub mod rabbitmq;
+pub mod tcp_proxy;
 
 use tokio_postgres::NoTls;
 

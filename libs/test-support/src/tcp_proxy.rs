@@ -1,11 +1,11 @@
-//! The DJ's network path as a TCP proxy in front of the edge, which the test can cut (every
-//! connection reset, the port closed) and restore on the same port — a Wi-Fi drop, while listeners,
-//! who come through the edge directly, stay connected. Its connections to the edge come from an
-//! address of their own in 127.0.0.0/8, so the CLI's sign-ins are not counted against 127.0.0.1 (the
-//! gateway limits sign-ins per client address).
+//! A TCP proxy that a test cuts and restores: a network path that breaks (a DJ's Wi-Fi, the link
+//! from a service to Redis or RabbitMQ) while everything else keeps running. Cutting resets every
+//! connection through it and closes its port; restoring listens again on the same port, so the
+//! client finds its server again by itself, as it would after a real outage.
 
 use std::{
-    net::{IpAddr, SocketAddr},
+    io,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -14,29 +14,29 @@ use std::{
 
 use tokio::{
     net::{TcpListener, TcpSocket, TcpStream},
-    task::JoinSet,
+    task::{JoinHandle, JoinSet},
 };
 
-pub struct Proxy {
-    port: u16,
+pub struct TcpProxy {
+    addr: SocketAddr,
     upstream: SocketAddr,
     from: IpAddr,
     connections: Arc<AtomicUsize>,
-    server: Option<tokio::task::JoinHandle<()>>,
+    server: Option<JoinHandle<()>>,
 }
 
-impl Proxy {
-    /// A proxy on a free local port to the edge at `base` (`http://host:port`), connecting from
-    /// `from`.
-    pub async fn start(base: &str, from: IpAddr) -> anyhow::Result<Self> {
-        let authority = base.trim_start_matches("http://").trim_end_matches('/');
-        let upstream = tokio::net::lookup_host(authority)
-            .await?
-            .find(SocketAddr::is_ipv4)
-            .ok_or_else(|| anyhow::anyhow!("{authority} has no IPv4 address"))?;
+impl TcpProxy {
+    /// A proxy on a free local port to `upstream`.
+    pub async fn start(upstream: SocketAddr) -> io::Result<Self> {
+        Self::start_from(upstream, IpAddr::V4(Ipv4Addr::LOCALHOST)).await
+    }
+
+    /// A proxy whose connections to `upstream` come from `from` (an address of its own in
+    /// 127.0.0.0/8, so a service that limits per client address counts them apart).
+    pub async fn start_from(upstream: SocketAddr, from: IpAddr) -> io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let mut proxy = Self {
-            port: listener.local_addr()?.port(),
+            addr: listener.local_addr()?,
             upstream,
             from,
             connections: Arc::new(AtomicUsize::new(0)),
@@ -46,8 +46,9 @@ impl Proxy {
         Ok(proxy)
     }
 
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+    /// Where clients connect.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// Connections accepted so far.
@@ -64,8 +65,8 @@ impl Proxy {
     }
 
     /// Listens again on the same port.
-    pub async fn restore(&mut self) -> anyhow::Result<()> {
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).await?;
+    pub async fn restore(&mut self) -> io::Result<()> {
+        let listener = TcpListener::bind(self.addr).await?;
         self.serve(listener);
         Ok(())
     }
@@ -82,12 +83,21 @@ impl Proxy {
                         let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
                     }
                 });
+                while pipes.try_join_next().is_some() {}
             }
         }));
     }
 }
 
-async fn connect_from(from: IpAddr, to: SocketAddr) -> std::io::Result<TcpStream> {
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+async fn connect_from(from: IpAddr, to: SocketAddr) -> io::Result<TcpStream> {
     let socket = TcpSocket::new_v4()?;
     socket.bind(SocketAddr::new(from, 0))?;
     socket.connect(to).await
