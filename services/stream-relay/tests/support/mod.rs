@@ -238,3 +238,104 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A DJ streaming in real time (4 frames every 100 ms, a little faster than 128 kbit/s) until
+/// stopped.
+pub struct Streaming {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Source>,
+}
+
+impl Streaming {
+    pub fn start(mut source: Source) -> Self {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => source.send_frames(4).await,
+                    _ = &mut stopped => return source,
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    /// Stops sending; the source's connection stays open.
+    pub async fn stop(self) -> Source {
+        let _ = self.stop.send(());
+        self.task.await.expect("the source task")
+    }
+}
+
+/// A listener read in a task of its own, which notes how much he heard and his longest silence.
+pub struct Ear {
+    heard: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    longest_gap_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Ear {
+    pub fn start(mut listener: Listener) -> Self {
+        use std::sync::{Arc, atomic::AtomicU64, atomic::Ordering};
+        let heard = Arc::new(AtomicU64::new(0));
+        let longest_gap_ms = Arc::new(AtomicU64::new(0));
+        let (h, g) = (heard.clone(), longest_gap_ms.clone());
+        let task = tokio::spawn(async move {
+            let mut buffer = vec![0; 64 * 1024];
+            let mut last = Instant::now();
+            while let Ok(n) = listener.stream.read(&mut buffer).await {
+                if n == 0 {
+                    break;
+                }
+                h.fetch_add(n as u64, Ordering::Relaxed);
+                g.fetch_max(last.elapsed().as_millis() as u64, Ordering::Relaxed);
+                last = Instant::now();
+            }
+        });
+        Self {
+            heard,
+            longest_gap_ms,
+            task,
+        }
+    }
+
+    pub fn heard(&self) -> u64 {
+        self.heard.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn longest_gap(&self) -> Duration {
+        Duration::from_millis(
+            self.longest_gap_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    /// Whether the stream is still open.
+    pub fn is_listening(&self) -> bool {
+        !self.task.is_finished()
+    }
+}
+
+impl Drop for Ear {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The address in a `scheme://[user@]host:port/...` URL.
+pub async fn address_of(url: &str) -> SocketAddr {
+    let authority = url
+        .split("://")
+        .nth(1)
+        .expect("a URL")
+        .split('/')
+        .next()
+        .unwrap();
+    let host_port = authority.rsplit('@').next().unwrap();
+    tokio::net::lookup_host(host_port)
+        .await
+        .expect("a resolvable address")
+        .find(SocketAddr::is_ipv4)
+        .expect("an IPv4 address")
+}
