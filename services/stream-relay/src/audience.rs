@@ -103,11 +103,14 @@ impl Audience {
     }
 }
 
-/// A name for this process among the relay replicas: host, process id and start time.
+/// A name for this relay among the replicas: host, process id, start time, and a count (tests run
+/// several relays in one process).
 pub fn replica_name() -> String {
+    static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "relay".into());
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!(
-        "{host}-{}-{}",
+        "{host}-{}-{}-{n}",
         std::process::id(),
         service_kit::clock::now_ms()
     )

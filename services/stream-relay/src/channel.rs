@@ -165,17 +165,42 @@ impl LiveChannel {
         self.peak.load(Ordering::Relaxed)
     }
 
-    /// Sends one whole frame to every listener and keeps it for the burst. Never waits.
-    pub fn publish(&self, frame: Bytes) {
+    /// Sends one whole frame to every listener and keeps it for the burst. Never waits. Returns the
+    /// frame's sequence number.
+    pub fn publish(&self, frame: Bytes) -> u64 {
         let mut guard = lock(&self.fanout);
+        let seq = guard.frames;
+        Self::send(&self.published, &mut guard, frame);
+        seq
+    }
+
+    /// A frame numbered by another replica ([`crate::mirror`]): published unless it is older than
+    /// the last one (a repeat). Frames missed in between are skipped, the stream goes on.
+    pub fn publish_at(&self, seq: u64, frame: Bytes) -> bool {
+        let mut guard = lock(&self.fanout);
+        if seq < guard.frames {
+            return false;
+        }
+        guard.frames = seq;
+        Self::send(&self.published, &mut guard, frame);
+        true
+    }
+
+    /// The next frame published here will be at least `next_seq` (a source taken over from another
+    /// replica continues its numbering).
+    pub fn advance_to(&self, next_seq: u64) {
+        let mut guard = lock(&self.fanout);
+        guard.frames = guard.frames.max(next_seq);
+    }
+
+    fn send(published: &AtomicU64, fanout: &mut Fanout, frame: Bytes) {
         let Fanout {
             sender,
             burst,
             frames,
-        } = &mut *guard;
+        } = fanout;
         let Some(sender) = sender else { return };
-        self.published
-            .fetch_add(frame.len() as u64, Ordering::AcqRel);
+        published.fetch_add(frame.len() as u64, Ordering::AcqRel);
         burst.push(*frames, frame.clone());
         *frames += 1;
         // An error only means that nobody listens right now.

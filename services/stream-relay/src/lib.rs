@@ -15,6 +15,11 @@
 //! source for a grace period ([`live`]); its life from start to end is one task ([`lifecycle`]),
 //! which counts listeners over all replicas in Redis ([`audience`]), paces `stream.stats`
 //! ([`stats`]), and records it to disk ([`recording`], served by [`playback`]).
+//!
+//! Several relay processes (replicas) may serve the same broadcasts: the one holding a source claims
+//! the broadcast in Redis ([`ownership`]) and publishes its frames on a pub/sub channel
+//! ([`replication`]); a listener on another replica hears it through a local mirror ([`mirror`]), and a
+//! dropped source may come back on any replica within the grace period.
 
 pub mod audience;
 pub mod channel;
@@ -27,11 +32,14 @@ pub mod lifecycle;
 pub mod listen;
 pub mod live;
 pub mod metrics;
+pub mod mirror;
+pub mod ownership;
 pub mod playback;
 pub mod preface;
 pub mod range;
 pub mod recording;
 pub mod registry;
+pub mod replication;
 pub mod response;
 pub mod rewind;
 pub mod routes;
@@ -54,8 +62,8 @@ use tokio::net::TcpListener;
 pub use config::Config;
 
 use crate::{
-    audience::Audience, channel::Limits, live::Live, registry::Registry, server::Port,
-    upstream::Upstream,
+    audience::Audience, channel::Limits, live::Live, registry::Registry, replication::Replicas,
+    server::Port, upstream::Upstream,
 };
 
 /// After shutdown is requested, how long connections may take to finish before they are cut.
@@ -66,6 +74,7 @@ pub struct AppState {
     pub config: Config,
     pub registry: Registry<Live>,
     pub audience: Audience,
+    pub replicas: Replicas,
     pub upstream: Upstream,
     pub publisher: EventPublisher,
     pub readiness: Readiness,
@@ -78,10 +87,19 @@ impl AppState {
         let bus = EventBus::new(config.amqp_url.clone(), config.amqp_exchange.clone());
         let publisher = EventPublisher::new(bus);
         let redis = service_kit::redis::pool(&config.redis_url)?;
+        let replica = audience::replica_name();
+        let replicas = Replicas::new(
+            &config.redis_url,
+            redis.clone(),
+            &config.redis_prefix,
+            replica.clone(),
+            config.burst_bytes,
+        )?;
         Ok(Self {
             config: config.clone(),
             registry: Registry::default(),
-            audience: Audience::new(redis, &config.redis_prefix, audience::replica_name()),
+            audience: Audience::new(redis, &config.redis_prefix, replica),
+            replicas,
             upstream: Upstream::new(&config.auth_url, &config.broadcasts_url)?,
             readiness: Readiness::new().rabbitmq(publisher.clone()),
             publisher,

@@ -5,6 +5,14 @@
 //! bodies, complete the recording, then announce the end with the peak and where the recording is.
 //! While live, the task reports this replica's listeners to Redis every second and publishes
 //! `stream.stats` as [`crate::stats`] paces it.
+//!
+//! With several replicas, each one that holds the broadcast runs this task, whether it holds the source
+//! (the owner) or mirrors it ([`crate::mirror`]). Only the owner announces: `stream.started` when it
+//! went live here (not when it took a dropped source over from another replica), `stream.stats`, and
+//! `stream.ended` once it released the broadcast in Redis ([`crate::ownership`]), so the end is
+//! announced once however many replicas served it. Every second the owner refreshes its record
+//! (learning so if another replica took its dropped source over) and a mirror checks that the record
+//! still exists: it expires when the owner dies, and then the mirror ends too.
 
 use std::{sync::Arc, time::Duration};
 
@@ -29,8 +37,11 @@ pub async fn run(state: Arc<AppState>, live: Arc<Live>) {
         started_at_ms: live.channel.started_at_ms(),
     };
     let publisher = state.publisher.clone();
+    let went_live_here = live.is_owner();
     let announce = tokio::spawn(async move {
-        publish_lifecycle(&publisher, routing::STREAM_STARTED, &started).await;
+        if went_live_here {
+            publish_lifecycle(&publisher, routing::STREAM_STARTED, &started).await;
+        }
     });
     tokio::spawn(live.channel.clone().watch_listeners());
     metrics::broadcast_started();
@@ -43,6 +54,7 @@ pub async fn run(state: Arc<AppState>, live: Arc<Live>) {
     loop {
         tokio::select! {
             _ = tick.tick() => {
+                keep_record(&state, &live).await;
                 let counts = report(&state, &live, &mut pacer).await;
                 peak = peak.max(counts.peak);
             }
@@ -54,7 +66,14 @@ pub async fn run(state: Arc<AppState>, live: Arc<Live>) {
     metrics::broadcast_ended();
     live.channel.close();
     let recorded = live.finish_recording().await;
+    let released = release(&state, &live).await;
     let _ = announce.await; // stream.ended must follow stream.started
+    if !released {
+        tracing::info!(broadcast_id = live.id(), "stream ended on this replica");
+        return;
+    }
+    let on_disk = recording::size_of(&state.config.recordings_dir, live.id()).await;
+    let recorded = recorded.max(on_disk); // other replicas may have recorded it
     let ended = ended_event(&live, peak, recorded);
     tracing::info!(
         broadcast_id = live.id(),
@@ -79,7 +98,7 @@ async fn report(state: &AppState, live: &Live, pacer: &mut stats::Pacer) -> Coun
         }
     };
     let now = Instant::now();
-    if pacer.due(counts, now) {
+    if live.is_owner() && pacer.due(counts, now) {
         let event = StreamStats {
             broadcast_id: live.id(),
             listener_count: counts.current as i64,
@@ -91,6 +110,42 @@ async fn report(state: &AppState, live: &Live, pacer: &mut stats::Pacer) -> Coun
         }
     }
     counts
+}
+
+/// The owner refreshes its ownership record; a mirror ends once the record is gone (its owner died).
+async fn keep_record(state: &AppState, live: &Live) {
+    let ownership = &state.replicas.ownership;
+    if live.is_owner() {
+        match ownership
+            .assert(&live.record(), live.is_streaming_here())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => live.disown(),
+            Err(error) => tracing::debug!(broadcast_id = live.id(), %error, "record not refreshed"),
+        }
+    } else if let Ok(false) = ownership.exists(live.id()).await {
+        tracing::info!(
+            broadcast_id = live.id(),
+            "the replica holding the source is gone"
+        );
+        live.end();
+    }
+}
+
+/// Ends the broadcast on every replica if this one holds it; whether it did (and so announces it).
+async fn release(state: &AppState, live: &Live) -> bool {
+    if !live.is_owner() {
+        return false;
+    }
+    let username = &live.broadcast().username;
+    match state.replicas.ownership.release(live.id(), username).await {
+        Ok(released) => released,
+        Err(error) => {
+            tracing::warn!(broadcast_id = live.id(), %error, "ending the broadcast without the other replicas");
+            true
+        }
+    }
 }
 
 fn ended_event(live: &Live, peak: u64, recorded: u64) -> StreamEnded {

@@ -3,7 +3,8 @@
 //! A listener receives a plain, endless `audio/mpeg` body that any player understands (browsers, VLC,
 //! mpv, radio apps): the burst first, so playback starts at once, then live frames, each whole. It is
 //! not cached and not buffered by the edge proxy. The body ends cleanly when the stream ends; it is cut
-//! (the connection closed) when the listener falls too far behind.
+//! (the connection closed) when the listener falls too far behind. A stream live on another relay
+//! replica is heard here too, through a local mirror ([`crate::mirror`]).
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use crate::{
     AppState,
     channel::{Listener, LiveChannel},
     error::RelayError,
+    mirror,
     preface::RequestHead,
     response::{self, Body},
     routes::listener_target,
@@ -42,18 +44,16 @@ impl Target {
 
 /// Answers a listener; `abort` closes his connection should he stop reading.
 pub async fn handle(
-    state: &AppState,
+    state: &Arc<AppState>,
     method: &Method,
     headers: &HeaderMap,
     target: Target,
     abort: &CancellationToken,
 ) -> Result<Response<Body>, RelayError> {
-    let channel = match &target {
-        Target::Broadcast(id) => state.registry.get(*id),
-        Target::User(username) => state.registry.by_username(username),
-    }
-    .map(|live| live.channel.clone())
-    .ok_or_else(|| target.not_live())?;
+    let channel = mirror::find(state, &target)
+        .await
+        .map(|live| live.channel.clone())
+        .ok_or_else(|| target.not_live())?;
     if !channel.broadcast().is_visible && !is_owner(state, headers, &channel).await? {
         return Err(target.not_live());
     }
@@ -74,7 +74,8 @@ pub async fn handle(
 }
 
 /// The fast path's listener: a `GET` of a live, visible broadcast's stream. Anything else (`HEAD`, a
-/// hidden broadcast that needs its owner's session, a stream that is not live) goes through hyper.
+/// hidden broadcast that needs its owner's session, a stream that is not live here, which may be
+/// mirrored from another replica) goes through hyper.
 pub fn fast_listener(state: &AppState, head: &RequestHead) -> Option<Arc<LiveChannel>> {
     if head.method != "GET" {
         return None;

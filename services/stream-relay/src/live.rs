@@ -6,9 +6,14 @@
 //! the slot again and the stream continues. A source that ends its body properly (a chunked body's
 //! last chunk, a `Content-Length` reached) or a relay shutting down ends the broadcast at once. Each
 //! attachment gets a generation number, so a stale grace timer never ends a resumed stream.
+//!
+//! With several relay replicas the same `Live` type is both the broadcast whose source streams here
+//! (the owner: it records and sends each frame to the other replicas) and its mirror on the others
+//! ([`crate::mirror`]). A dropped source may return to another replica: this one then becomes a
+//! mirror of it, and its listeners hear the stream go on.
 
 use std::{
-    path::Path,
+    path::{Path, PathBuf},
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
@@ -19,12 +24,15 @@ use std::{
 use bytes::Bytes;
 use livestreamer_proto::broadcasts::Broadcast;
 use service_kit::clock::now_ms;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     channel::{Limits, LiveChannel, lock},
+    ownership::Record,
     recording::Recorder,
     registry::Registered,
+    replication::{Outbox, Replicas},
 };
 
 #[cfg(test)]
@@ -47,29 +55,86 @@ pub enum SourceEnd {
 struct SourceSlot {
     attached: bool,
     generation: u64,
+    /// This replica holds the broadcast's source, or waits for it to return; otherwise it mirrors
+    /// the replica that does ([`crate::mirror`]).
+    owner: bool,
+}
+
+/// What one source's stream into this replica writes: the recording and the other replicas.
+#[derive(Debug)]
+struct SourceSession {
+    recorder: Recorder,
+    outbox: Option<Outbox>,
 }
 
 /// A broadcast live in this relay.
 #[derive(Debug)]
 pub struct Live {
     pub channel: Arc<LiveChannel>,
-    recorder: Recorder,
+    recordings: PathBuf,
+    replicas: Option<Replicas>,
     source: Mutex<SourceSlot>,
+    session: Mutex<Option<SourceSession>>,
+    /// `false` while a dropped source's session is being closed (its recording synced): a source
+    /// that returns, here or on another replica, waits for it so that one writer follows the other.
+    settled: watch::Sender<bool>,
     ending: CancellationToken,
     grace: Duration,
     bytes_received: AtomicU64,
+    recorded: AtomicU64,
 }
 
 impl Live {
+    /// A broadcast this replica alone knows of, its source expected here.
     pub fn new(broadcast: Broadcast, limits: Limits, recordings: &Path, grace: Duration) -> Self {
-        let recorder = Recorder::start(recordings, broadcast.broadcast_id);
+        let record = Record {
+            broadcast,
+            started_at_ms: now_ms(),
+        };
+        Self::of_record(record, limits, recordings, grace, None, true)
+    }
+
+    /// A broadcast shared with the other replicas: `owner` when its source streams here.
+    pub fn replicated(
+        record: Record,
+        state: &crate::AppState,
+        replicas: Replicas,
+        owner: bool,
+    ) -> Self {
+        let config = &state.config;
+        let (recordings, grace) = (&config.recordings_dir, config.source_grace);
+        Self::of_record(
+            record,
+            state.limits,
+            recordings,
+            grace,
+            Some(replicas),
+            owner,
+        )
+    }
+
+    fn of_record(
+        record: Record,
+        limits: Limits,
+        recordings: &Path,
+        grace: Duration,
+        replicas: Option<Replicas>,
+        owner: bool,
+    ) -> Self {
         Self {
-            channel: LiveChannel::new(broadcast, now_ms(), limits),
-            recorder,
-            source: Mutex::new(SourceSlot::default()),
+            channel: LiveChannel::new(record.broadcast, record.started_at_ms, limits),
+            recordings: recordings.to_owned(),
+            replicas,
+            source: Mutex::new(SourceSlot {
+                owner,
+                ..SourceSlot::default()
+            }),
+            session: Mutex::new(None),
+            settled: watch::Sender::new(true),
             ending: CancellationToken::new(),
             grace,
             bytes_received: AtomicU64::new(0),
+            recorded: AtomicU64::new(0),
         }
     }
 
@@ -81,6 +146,14 @@ impl Live {
         self.channel.broadcast()
     }
 
+    /// What the ownership record says of this broadcast.
+    pub fn record(&self) -> Record {
+        Record {
+            broadcast: self.broadcast().clone(),
+            started_at_ms: self.channel.started_at_ms(),
+        }
+    }
+
     /// Takes the source slot; `None` while another source streams (or once the broadcast ends).
     pub fn attach_source(&self) -> Option<u64> {
         let mut slot = lock(&self.source);
@@ -88,8 +161,45 @@ impl Live {
             return None;
         }
         slot.attached = true;
+        slot.owner = true;
         slot.generation += 1;
+        let recorder = Recorder::start(&self.recordings, self.id());
+        let outbox = self
+            .replicas
+            .as_ref()
+            .map(|replicas| replicas.outbox(self.id()));
+        *lock(&self.session) = Some(SourceSession { recorder, outbox });
         Some(slot.generation)
+    }
+
+    /// The source was taken over from another replica: frames go on from `next_seq`.
+    pub fn take_over(&self, next_seq: u64) {
+        self.channel.advance_to(next_seq);
+        lock(&self.source).owner = true;
+    }
+
+    /// Another replica holds the source now: this one mirrors it.
+    pub fn disown(&self) {
+        let mut slot = lock(&self.source);
+        if !slot.attached {
+            slot.owner = false;
+        }
+    }
+
+    /// Whether this replica holds the source (or waits for it to return).
+    pub fn is_owner(&self) -> bool {
+        lock(&self.source).owner
+    }
+
+    /// Whether a source streams here, or its session is still being closed.
+    pub fn is_streaming_here(&self) -> bool {
+        lock(&self.source).attached || !*self.settled.borrow()
+    }
+
+    /// Resolves once a dropped source's session here is closed.
+    pub async fn settled(&self) {
+        let mut settled = self.settled.subscribe();
+        let _ = settled.wait_for(|settled| *settled).await;
     }
 
     /// Counts bytes received from sources, frames or not.
@@ -103,10 +213,22 @@ impl Live {
         self.bytes_received.load(Ordering::Relaxed)
     }
 
-    /// One whole frame from the source: to every listener and to the recording.
+    /// One whole frame from the source: to every listener, the recording and the other replicas.
     pub fn publish(&self, frame: Bytes) {
-        self.recorder.write(frame.clone());
-        self.channel.publish(frame);
+        let seq = self.channel.publish(frame.clone());
+        if let Some(session) = lock(&self.session).as_ref() {
+            session.recorder.write(frame.clone());
+            if let Some(outbox) = &session.outbox {
+                outbox.send(seq, frame);
+            }
+        }
+    }
+
+    /// Frame `seq` from the replica that holds the source; ignored while a source streams here.
+    pub fn mirror(&self, seq: u64, frame: Bytes) {
+        if !lock(&self.source).attached {
+            self.channel.publish_at(seq, frame);
+        }
     }
 
     /// The source of `generation` left; ends the broadcast now or after the grace period.
@@ -123,18 +245,36 @@ impl Live {
             return;
         }
         tracing::info!(broadcast_id = self.id(), grace = ?self.grace, "source dropped; waiting for it");
+        self.settled.send_replace(false);
         let live = self.clone();
         tokio::spawn(async move {
+            live.finish_session().await;
+            live.announce_grace().await;
+            live.settled.send_replace(true);
             tokio::select! {
                 _ = tokio::time::sleep(live.grace) => {}
                 _ = live.ending.cancelled() => return,
             }
             let slot = lock(&live.source);
-            if !slot.attached && slot.generation == generation {
+            if !slot.attached && slot.generation == generation && slot.owner {
                 tracing::info!(broadcast_id = live.id(), "the source did not come back");
                 live.ending.cancel();
             }
         });
+    }
+
+    /// Tells the other replicas that the source may now return to any of them.
+    async fn announce_grace(&self) {
+        let Some(replicas) = &self.replicas else {
+            return;
+        };
+        match replicas.ownership.assert(&self.record(), false).await {
+            Ok(true) => {}
+            Ok(false) => self.disown(),
+            Err(error) => {
+                tracing::warn!(broadcast_id = self.id(), %error, "the source may return here only")
+            }
+        }
     }
 
     /// Ends the broadcast; [`crate::lifecycle`] then closes and announces it.
@@ -147,10 +287,15 @@ impl Live {
         self.ending.cancelled().await;
     }
 
-    /// Completes the recording; the bytes this session wrote.
-    pub async fn finish_recording(&self) -> u64 {
-        let written = self.recorder.finish().await;
-        let dropped = self.recorder.dropped();
+    /// Closes the current source's session: its recording completed, its frames sent to the other
+    /// replicas.
+    async fn finish_session(&self) {
+        let Some(session) = lock(&self.session).take() else {
+            return;
+        };
+        let written = session.recorder.finish().await;
+        self.recorded.fetch_add(written, Ordering::Relaxed);
+        let dropped = session.recorder.dropped();
         if dropped > 0 {
             tracing::warn!(
                 broadcast_id = self.id(),
@@ -158,7 +303,16 @@ impl Live {
                 "recording dropped frames"
             );
         }
-        written
+        if let Some(outbox) = session.outbox {
+            outbox.flush().await;
+        }
+    }
+
+    /// Completes the recording; the bytes this replica wrote to it for this broadcast.
+    pub async fn finish_recording(&self) -> u64 {
+        self.finish_session().await;
+        self.settled().await;
+        self.recorded.load(Ordering::Relaxed)
     }
 }
 

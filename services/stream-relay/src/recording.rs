@@ -5,6 +5,11 @@
 //! the file is playable as it grows and complete when the broadcast ends; a broadcast that goes live
 //! again (after a drop, or a second session) continues the same file. Frames that do not fit the queue
 //! are dropped and counted, never blocking listeners.
+//!
+//! A recorder lives as long as one source's stream into one replica. A source that drops and returns
+//! on another replica continues the file there, so the recordings folder is shared by all replicas (a
+//! shared volume); the first writer is closed (flushed and synced) before the broadcast's record says
+//! the source may return ([`crate::live`]), so two writers never append at once.
 
 use std::{
     path::{Path, PathBuf},
@@ -38,6 +43,12 @@ pub fn path_of(dir: &Path, broadcast_id: i64) -> PathBuf {
 /// The public address of a broadcast's recording (served by the relay, see `playback`).
 pub fn url_of(broadcast_id: i64) -> String {
     format!("/api/v1/broadcasts/{broadcast_id}/recording")
+}
+
+/// The size of a broadcast's recording; 0 when there is none.
+pub async fn size_of(dir: &Path, broadcast_id: i64) -> u64 {
+    let path = path_of(dir, broadcast_id);
+    tokio::fs::metadata(path).await.map_or(0, |m| m.len())
 }
 
 /// Writes one broadcast's frames to its file.

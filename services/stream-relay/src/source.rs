@@ -5,21 +5,24 @@
 //! broadcast, or "go live now"), and Icecast sources with a stream key (framed bodies through hyper,
 //! close-delimited ones through [`crate::icecast`]). auth says who the source is; broadcasts-archive
 //! says whether it may stream now; the relay decides only one thing itself: a broadcast already live
-//! here with a source attached refuses a second one (409), and one whose source dropped takes its
-//! owner back (the grace period of [`crate::live`]).
+//! with a source attached, on any replica, refuses a second one (409), and one whose source dropped
+//! takes its owner back (the grace period of [`crate::live`]), on whichever replica he reconnects to
+//! ([`crate::ownership`]).
 
 use std::{fmt::Display, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use livestreamer_mp3::FrameSplitter;
-use service_kit::shutdown::Shutdown;
+use service_kit::{clock::now_ms, shutdown::Shutdown};
 
 use crate::{
     AppState,
     error::RelayError,
     lifecycle,
     live::{Live, SourceEnd},
+    mirror,
+    ownership::{Record, Takeover},
     upstream::Session,
 };
 
@@ -59,26 +62,87 @@ pub struct AttachedSource {
     detached: bool,
 }
 
-/// Identifies the source, then resumes its dropped broadcast or asks broadcasts-archive to go live.
+/// Identifies the source, then resumes its dropped broadcast (here or on another replica) or asks
+/// broadcasts-archive to go live.
 pub async fn attach(
     state: &Arc<AppState>,
     credentials: Credentials,
     destination: Destination,
 ) -> Result<(AttachedSource, bool), RelayError> {
     let session = identify(state, credentials).await?;
-    let here = match &destination {
-        Destination::Broadcast(id) => state.registry.get(*id),
-        Destination::Now { .. } => state.registry.by_username(&session.username),
-    };
-    if let Some(live) = here.filter(|live| live.broadcast().user_id == session.user_id) {
-        let generation = live
-            .attach_source()
-            .ok_or_else(|| RelayError::Conflict("This broadcast is already live".into()))?;
+    if let Some(live) = resume(state, &session, &destination).await? {
+        let generation = live.attach_source().ok_or_else(already_live)?;
         tracing::info!(broadcast_id = live.id(), "source resumed");
         crate::metrics::source_reconnected();
         return Ok((AttachedSource::new(live, generation), true));
     }
-    let mut broadcast = match &destination {
+    let live = go_live(state, &session, &destination).await?;
+    let generation = live.attach_source().expect("a new broadcast has no source");
+    tokio::spawn(lifecycle::run(state.clone(), live.clone()));
+    tokio::spawn(mirror::follow(state.clone(), live.clone()));
+    Ok((AttachedSource::new(live, generation), false))
+}
+
+fn already_live() -> RelayError {
+    RelayError::Conflict("This broadcast is already live".into())
+}
+
+/// The user's broadcast whose source dropped, here or on another replica, taken over by this one;
+/// `None` when there is none. 409 while its source streams, wherever.
+async fn resume(
+    state: &Arc<AppState>,
+    session: &Session,
+    destination: &Destination,
+) -> Result<Option<Arc<Live>>, RelayError> {
+    let here = match destination {
+        Destination::Broadcast(id) => state.registry.get(*id),
+        Destination::Now { .. } => state.registry.by_username(&session.username),
+    }
+    .filter(|live| live.broadcast().user_id == session.user_id);
+    if let Some(live) = &here {
+        live.settled().await; // the dropped source's recording is closed before the next one writes
+    }
+    let ownership = &state.replicas.ownership;
+    let id = match (&here, destination) {
+        (Some(live), _) => live.id(),
+        (None, Destination::Broadcast(id)) => *id,
+        (None, Destination::Now { .. }) => match ownership.id_of_user(&session.username).await {
+            Ok(Some(id)) => id,
+            Ok(None) => return Ok(None),
+            Err(error) => {
+                tracing::warn!(%error, "cannot look for a dropped source on other replicas");
+                return Ok(None);
+            }
+        },
+    };
+    match ownership.take_over(id, session.user_id).await {
+        Ok(Takeover::Busy) => Err(already_live()),
+        Ok(Takeover::Taken { next_seq }) => {
+            let live = match here {
+                Some(live) => live,
+                None => mirror::open(state, id).await.ok_or_else(|| {
+                    RelayError::Unavailable("The broadcast could not be resumed here".into())
+                })?,
+            };
+            live.take_over(next_seq);
+            Ok(Some(live))
+        }
+        // No record (Redis lost it) or no Redis: what this replica holds decides.
+        Ok(Takeover::Absent) => Ok(here),
+        Err(error) => {
+            tracing::warn!(broadcast_id = id, %error, "resuming without the other replicas");
+            Ok(here)
+        }
+    }
+}
+
+/// Asks broadcasts-archive to go live, then claims the broadcast for this replica.
+async fn go_live(
+    state: &Arc<AppState>,
+    session: &Session,
+    destination: &Destination,
+) -> Result<Arc<Live>, RelayError> {
+    let mut broadcast = match destination {
         Destination::Broadcast(id) => state.upstream.authorize_stream(&session.token, *id).await?,
         Destination::Now { title, description } => {
             state
@@ -90,20 +154,26 @@ pub async fn attach(
     if broadcast.username.is_empty() {
         broadcast.username = session.username.clone(); // /live/{username} finds it by this name
     }
-    let config = &state.config;
-    let live = Arc::new(Live::new(
+    let record = Record {
         broadcast,
-        state.limits,
-        &config.recordings_dir,
-        config.source_grace,
+        started_at_ms: now_ms(),
+    };
+    match state.replicas.ownership.claim(&record).await {
+        Ok(true) => {}
+        Ok(false) => return Err(already_live()),
+        Err(error) => tracing::warn!(%error, "streaming without the other replicas"),
+    }
+    let live = Arc::new(Live::replicated(
+        record,
+        state,
+        state.replicas.clone(),
+        true,
     ));
     state
         .registry
         .insert(live.clone())
-        .map_err(|_| RelayError::Conflict("This broadcast is already live".into()))?;
-    let generation = live.attach_source().expect("a new broadcast has no source");
-    tokio::spawn(lifecycle::run(state.clone(), live.clone()));
-    Ok((AttachedSource::new(live, generation), false))
+        .map_err(|_| already_live())?;
+    Ok(live)
 }
 
 async fn identify(state: &AppState, credentials: Credentials) -> Result<Session, RelayError> {

@@ -1,0 +1,308 @@
+//! Frames between relay replicas: Redis pub/sub, one channel per live broadcast.
+//!
+//! Why Redis pub/sub and not a RabbitMQ exchange (BENCHMARKS.md, "Relay replicas: Redis pub/sub vs
+//! RabbitMQ"): live audio wants the lowest latency and no persistence: a frame that arrives late is
+//! worth nothing, so at-most-once delivery is the right guarantee, and a replica that was not
+//! subscribed has nothing to catch up on but the burst. Pub/sub gives exactly that with one `PUBLISH`
+//! per frame and one message per subscribed replica (not per listener: each replica fans out locally,
+//! [`crate::channel`]); the relay already depends on Redis for listener counts. A RabbitMQ exchange
+//! would add a queue per replica and per-message routing for durability we do not want.
+//!
+//! The owner replica's [`Outbox`] sends each frame with its sequence number, never waiting: a task
+//! pipelines batches of `RPUSH` (the burst list, capped, so that a replica opening a mirror starts its
+//! listeners on recent whole frames) then `PUBLISH`. Pushing before publishing on one connection means
+//! that a mirror which subscribes, then reads the list, misses no frame; the sequence numbers drop the
+//! ones it gets twice. Control messages share the channel, so they arrive in order with the frames:
+//! `T<replica>` (a replica took the source over) and `E` (the broadcast ended).
+
+use std::{pin::Pin, time::Duration};
+
+use crate::ownership::Ownership;
+use bytes::{BufMut, Bytes, BytesMut};
+use deadpool_redis::{Pool, redis};
+use futures_util::{Stream, StreamExt};
+use tokio::{
+    sync::mpsc::{self, error::TrySendError},
+    task::JoinHandle,
+};
+
+/// Frames that may wait for Redis (about 25 s of 128 kbit/s audio); more are dropped.
+const OUTBOX_FRAMES: usize = 1024;
+/// The burst list keeps about this many frames (a mirror trims to its own burst size).
+const BURST_FRAMES_PER_KIB: usize = 4;
+const BATCH: usize = 64;
+const CALL_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The Redis keys of the relay replicas, under the deployment's prefix.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: format!("{prefix}relay:"),
+        }
+    }
+
+    /// The ownership record of a live broadcast ([`crate::ownership`]).
+    pub fn record(&self, id: i64) -> String {
+        format!("{}live:{id}", self.prefix)
+    }
+
+    /// The id of the broadcast live under a username (case-insensitive).
+    pub fn user(&self, username: &str) -> String {
+        format!("{}live-user:{}", self.prefix, username.to_lowercase())
+    }
+
+    /// The most recent frames, each as on the channel.
+    pub fn burst(&self, id: i64) -> String {
+        format!("{}burst:{id}", self.prefix)
+    }
+
+    /// The pub/sub channel of a broadcast's frames and control messages.
+    pub fn frames(&self, id: i64) -> String {
+        format!("{}frames:{id}", self.prefix)
+    }
+}
+
+/// One message on a broadcast's channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Frame {
+        seq: u64,
+        frame: Bytes,
+    },
+    /// This replica holds the source now.
+    TakenOver {
+        replica: String,
+    },
+    Ended,
+}
+
+impl Message {
+    pub fn encode(&self) -> Bytes {
+        match self {
+            Self::Frame { seq, frame } => {
+                let mut out = BytesMut::with_capacity(9 + frame.len());
+                out.put_u8(b'F');
+                out.put_u64(*seq);
+                out.put_slice(frame);
+                out.freeze()
+            }
+            Self::TakenOver { replica } => Bytes::from(format!("T{replica}")),
+            Self::Ended => Bytes::from_static(b"E"),
+        }
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        match bytes.split_first()? {
+            (b'F', rest) if rest.len() > 8 => Some(Self::Frame {
+                seq: seq_of(&rest[..8])?,
+                frame: Bytes::copy_from_slice(&rest[8..]),
+            }),
+            (b'T', rest) => Some(Self::TakenOver {
+                replica: String::from_utf8_lossy(rest).into_owned(),
+            }),
+            (b'E', []) => Some(Self::Ended),
+            _ => None,
+        }
+    }
+}
+
+/// A big-endian sequence number from its 8 bytes.
+pub fn seq_of(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// The owner's side: frames to the other replicas, in order, never waiting.
+#[derive(Debug)]
+pub struct Outbox {
+    frames: mpsc::Sender<(u64, Bytes)>,
+    task: JoinHandle<()>,
+}
+
+impl Outbox {
+    pub fn start(pool: Pool, keys: &Keys, id: i64, burst_bytes: usize) -> Self {
+        let (frames, queue) = mpsc::channel(OUTBOX_FRAMES);
+        let burst_frames = (burst_bytes / 1024 * BURST_FRAMES_PER_KIB).max(16);
+        let task = tokio::spawn(send_frames(pool, keys.clone(), id, burst_frames, queue));
+        Self { frames, task }
+    }
+
+    /// Queues frame `seq`; `false` when the queue is full (Redis is down or slow) and it was dropped.
+    pub fn send(&self, seq: u64, frame: Bytes) -> bool {
+        !matches!(
+            self.frames.try_send((seq, frame)),
+            Err(TrySendError::Full(_))
+        )
+    }
+
+    /// Sends what is queued, then stops.
+    pub async fn flush(self) {
+        drop(self.frames);
+        let _ = self.task.await;
+    }
+}
+
+async fn send_frames(
+    pool: Pool,
+    keys: Keys,
+    id: i64,
+    burst_frames: usize,
+    mut queue: mpsc::Receiver<(u64, Bytes)>,
+) {
+    let (burst, channel) = (keys.burst(id), keys.frames(id));
+    let mut batch = Vec::with_capacity(BATCH);
+    while queue.recv_many(&mut batch, BATCH).await > 0 {
+        let mut pipe = redis::pipe();
+        let messages: Vec<Bytes> = batch
+            .drain(..)
+            .map(|(seq, frame)| Message::Frame { seq, frame }.encode())
+            .collect();
+        for message in &messages {
+            pipe.cmd("RPUSH").arg(&burst).arg(message.as_ref()).ignore();
+        }
+        pipe.cmd("LTRIM")
+            .arg(&burst)
+            .arg(-(burst_frames as i64))
+            .arg(-1)
+            .ignore();
+        for message in &messages {
+            pipe.cmd("PUBLISH")
+                .arg(&channel)
+                .arg(message.as_ref())
+                .ignore();
+        }
+        let sent = async {
+            let mut connection = pool.get().await.map_err(|e| e.to_string())?;
+            pipe.query_async::<()>(&mut connection)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout(CALL_TIMEOUT, sent).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::debug!(broadcast_id = id, %error, "frames not replicated"),
+            Err(_) => tracing::debug!(broadcast_id = id, "frames not replicated: Redis timed out"),
+        }
+    }
+}
+
+/// A replica's subscription to one broadcast: the burst list as it was just after subscribing, then
+/// every message.
+pub struct Subscription {
+    pub burst: Vec<(u64, Bytes)>,
+    pub messages: Pin<Box<dyn Stream<Item = Message> + Send>>,
+}
+
+/// What a replica needs to share its broadcasts with the others.
+#[derive(Clone)]
+pub struct Replicas {
+    pub ownership: Ownership,
+    client: redis::Client,
+    pool: Pool,
+    keys: Keys,
+    burst_bytes: usize,
+}
+
+impl std::fmt::Debug for Replicas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replicas")
+            .field("replica", &self.ownership.replica())
+            .finish()
+    }
+}
+
+impl Replicas {
+    /// `replica` names this process among the relay replicas; it must be unique.
+    pub fn new(
+        redis_url: &str,
+        pool: Pool,
+        prefix: &str,
+        replica: String,
+        burst_bytes: usize,
+    ) -> anyhow::Result<Self> {
+        let keys = Keys::new(prefix);
+        Ok(Self {
+            ownership: Ownership::new(pool.clone(), keys.clone(), replica),
+            client: redis::Client::open(redis_url)?,
+            pool,
+            keys,
+            burst_bytes,
+        })
+    }
+
+    /// This replica's name.
+    pub fn replica(&self) -> &str {
+        self.ownership.replica()
+    }
+
+    /// An outbox for the frames of broadcast `id`, whose source streams here.
+    pub fn outbox(&self, id: i64) -> Outbox {
+        Outbox::start(self.pool.clone(), &self.keys, id, self.burst_bytes)
+    }
+
+    /// Subscribes to broadcast `id`'s channel, then reads its burst list.
+    pub async fn subscribe(&self, id: i64) -> anyhow::Result<Subscription> {
+        subscribe(&self.client, &self.pool, &self.keys, id).await
+    }
+}
+
+async fn subscribe(
+    client: &redis::Client,
+    pool: &Pool,
+    keys: &Keys,
+    id: i64,
+) -> anyhow::Result<Subscription> {
+    let subscribing = async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(keys.frames(id)).await?;
+        let mut connection = pool.get().await?;
+        let entries: Vec<Vec<u8>> = redis::cmd("LRANGE")
+            .arg(keys.burst(id))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut connection)
+            .await?;
+        anyhow::Ok((pubsub, entries))
+    };
+    let (pubsub, entries) = tokio::time::timeout(CALL_TIMEOUT * 4, subscribing).await??;
+    let burst = entries
+        .iter()
+        .filter_map(|entry| match Message::decode(entry)? {
+            Message::Frame { seq, frame } => Some((seq, frame)),
+            _ => None,
+        })
+        .collect();
+    let messages = pubsub
+        .into_on_message()
+        .filter_map(|message| async move { Message::decode(message.get_payload_bytes()) });
+    Ok(Subscription {
+        burst,
+        messages: Box::pin(messages),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        for message in [
+            Message::Frame {
+                seq: 7,
+                frame: Bytes::from_static(&[0xFF, 0xFB, 1, 2]),
+            },
+            Message::TakenOver {
+                replica: "relay-2".into(),
+            },
+            Message::Ended,
+        ] {
+            assert_eq!(Message::decode(&message.encode()), Some(message));
+        }
+        assert_eq!(Message::decode(b"X"), None);
+        assert_eq!(Message::decode(b"F123"), None, "a frame needs its number");
+    }
+}
