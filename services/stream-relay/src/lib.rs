@@ -38,6 +38,7 @@ pub mod playback;
 pub mod preface;
 pub mod range;
 pub mod recording;
+pub mod recording_deletion;
 pub mod registry;
 pub mod replication;
 pub mod response;
@@ -128,6 +129,7 @@ pub async fn serve_on(
 ) -> anyhow::Result<()> {
     let state = Arc::new(AppState::new(&config, shutdown.clone())?);
     metrics::register();
+    tokio::spawn(recording_deletion::consume(state.clone()));
     tracing::info!(http = %http.local_addr()?, source = %source.local_addr()?, "listening");
     state.readiness.mark_started();
 
