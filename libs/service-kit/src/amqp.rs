@@ -4,7 +4,8 @@
 //! names its type (see `livestreamer_proto::events::routing`). Publishers wait for the broker's confirm,
 //! so "published" means "stored". Consumers ack only after their work is done, and reconnect and
 //! re-subscribe with backoff when the broker goes away, so a restarted RabbitMQ costs a pause, not a
-//! silent, deaf service.
+//! silent, deaf service. A message's headers carry the publisher's trace context, and its handler
+//! runs in a consumer span of that trace (see `trace_context`).
 
 use std::sync::{
     Arc,
@@ -23,8 +24,9 @@ use lapin::{
     types::{AMQPValue, FieldTable},
 };
 use tokio::sync::Mutex;
+use tracing::Instrument;
 
-use crate::{backoff::Backoff, shutdown::Shutdown};
+use crate::{backoff::Backoff, shutdown::Shutdown, trace_context};
 
 /// Where the events go: the broker and the exchange's name (tests use a unique one).
 #[derive(Debug, Clone)]
@@ -96,16 +98,17 @@ impl EventPublisher {
         message: &impl prost::Message,
     ) -> Result<(), PublishError> {
         let payload = message.encode_to_vec();
+        let (span, headers) = trace_context::producer_span(&self.bus.exchange, routing_key);
         let attempts = async {
-            match self.try_publish(routing_key, &payload).await {
+            match self.try_publish(routing_key, &payload, &headers).await {
                 Err(PublishError::Broker(error)) => {
                     tracing::warn!(%error, "publish failed, reconnecting once");
-                    self.try_publish(routing_key, &payload).await
+                    self.try_publish(routing_key, &payload, &headers).await
                 }
                 other => other,
             }
         };
-        match tokio::time::timeout(PUBLISH_TIMEOUT, attempts).await {
+        match tokio::time::timeout(PUBLISH_TIMEOUT, attempts.instrument(span)).await {
             Ok(result) => result,
             Err(_) => {
                 // The connection may be wedged: the next publish opens a fresh one.
@@ -115,7 +118,13 @@ impl EventPublisher {
         }
     }
 
-    async fn try_publish(&self, routing_key: &str, payload: &[u8]) -> Result<(), PublishError> {
+    /// `headers` carry the trace context, when traces are exported.
+    async fn try_publish(
+        &self,
+        routing_key: &str,
+        payload: &[u8],
+        headers: &Option<FieldTable>,
+    ) -> Result<(), PublishError> {
         let mut guard = self.channel.lock().await;
         if !guard.as_ref().is_some_and(|(c, _)| c.status().connected()) {
             let (connection, channel) = self.bus.open_channel().await?;
@@ -125,6 +134,12 @@ impl EventPublisher {
             *guard = Some((connection, channel));
         }
         let (_, channel) = guard.as_ref().expect("channel opened above");
+        let mut properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/x-protobuf".into());
+        if let Some(headers) = headers {
+            properties = properties.with_headers(headers.clone());
+        }
         let result = async {
             let confirm = channel
                 .basic_publish(
@@ -132,9 +147,7 @@ impl EventPublisher {
                     routing_key.into(),
                     BasicPublishOptions::default(),
                     payload,
-                    BasicProperties::default()
-                        .with_delivery_mode(2)
-                        .with_content_type("application/x-protobuf".into()),
+                    properties,
                 )
                 .await?
                 .await?;
@@ -238,7 +251,12 @@ pub async fn consume<H, Fut>(
                     };
                     let Some(Ok(delivery)) = delivery else { break };
                     let tag = delivery.delivery_tag;
-                    let settled = match handler(delivery).await {
+                    let span = trace_context::consumer_span(
+                        &queue.name,
+                        delivery.routing_key.as_str(),
+                        delivery.properties.headers().as_ref(),
+                    );
+                    let settled = match handler(delivery).instrument(span).await {
                         Outcome::Ack => channel.basic_ack(tag, BasicAckOptions::default()).await,
                         Outcome::Retry => {
                             channel

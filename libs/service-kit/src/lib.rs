@@ -1,8 +1,8 @@
 //! What every LiveStreamer service does the same way, and only that.
 //!
 //! Each module is one concept: reading configuration from the environment, tracing, the shutdown
-//! signal, health endpoints, serving HTTP (and gRPC, which is HTTP/2 on the same port), PostgreSQL pools
-//! and migrations, Redis pools, the RabbitMQ event exchange, and the internal token that auth signs and
+//! signal, health endpoints, serving HTTP (and gRPC, which is HTTP/2 on the same port), gRPC client
+//! channels, trace propagation across processes, PostgreSQL pools and migrations, Redis pools, the RabbitMQ event exchange, and the internal token that auth signs and
 //! every other service verifies.
 
 pub mod amqp;
@@ -10,6 +10,7 @@ pub mod backoff;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod grpc_client;
 pub mod health;
 pub mod internal_token;
 pub mod metrics;
@@ -19,3 +20,4 @@ pub mod redis;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace_context;

@@ -108,17 +108,7 @@ pub fn render() -> String {
 
 /// Middleware that counts and times every request by its matched route.
 pub async fn track(request: Request, next: Next) -> Response {
-    let is_grpc = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"application/grpc"));
-    // tonic matches `/{service}/{*method}`: for a matched gRPC call the full path names the method
-    // (few, fixed). Any unmatched path is one label, never one per URL a client made up.
-    let route = match request.extensions().get::<MatchedPath>() {
-        Some(_) if is_grpc => request.uri().path().to_owned(),
-        Some(matched) => matched.as_str().to_owned(),
-        None => "unmatched".to_owned(),
-    };
+    let route = route(&request);
     let method = request.method().as_str().to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
@@ -134,6 +124,24 @@ pub async fn track(request: Request, next: Next) -> Response {
         .get_or_create(&labels)
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// The request's route: its matched pattern, or for a gRPC call its path. tonic matches
+/// `/{service}/{*method}`: for a matched gRPC call the full path names the method (few, fixed). Any
+/// unmatched path is one label, never one per URL a client made up.
+pub(crate) fn route(request: &Request) -> String {
+    match request.extensions().get::<MatchedPath>() {
+        Some(_) if is_grpc(request) => request.uri().path().to_owned(),
+        Some(matched) => matched.as_str().to_owned(),
+        None => "unmatched".to_owned(),
+    }
+}
+
+pub(crate) fn is_grpc(request: &Request) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/grpc"))
 }
 
 /// `GET /metrics`.

@@ -1,6 +1,7 @@
 //! Serving an axum router (and tonic services, which are axum routes speaking HTTP/2) on a listener
 //! until shutdown, draining in-flight requests. Every service served this way counts and times its
-//! requests and answers `GET /metrics` (see `metrics`).
+//! requests and answers `GET /metrics` (see `metrics`), and runs each request in a span of the
+//! caller's trace when traces are exported (see `trace_context`).
 
 use axum::{Router, middleware};
 use tokio::net::TcpListener;
@@ -44,10 +45,12 @@ pub async fn serve_with_peer_addrs(
     Ok(())
 }
 
-/// The router with request metrics around it and `GET /metrics` beside it.
+/// The router with request metrics and the request's trace span around it, and `GET /metrics`
+/// beside it.
 fn instrumented(router: Router) -> Router {
     router
         .layer(middleware::from_fn(crate::metrics::track))
+        .layer(middleware::from_fn(crate::trace_context::server_span))
         .merge(crate::metrics::router())
 }
 

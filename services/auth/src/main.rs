@@ -2,7 +2,7 @@ use service_kit::{shutdown::Shutdown, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init("auth");
+    let _telemetry = telemetry::init("auth");
     let config = auth::Config::from_env()?;
     auth::run(config, Shutdown::on_signals()).await
 }

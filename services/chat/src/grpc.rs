@@ -11,10 +11,11 @@ use livestreamer_proto::{
 };
 use service_kit::{
     amqp::EventPublisher,
+    grpc_client::TracedChannel,
     internal_token::{Caller, TokenVerifier},
     rate_limit::{Decision, SlidingWindow, retry_after_secs},
 };
-use tonic::{Request, Response, Status, transport::Channel};
+use tonic::{Request, Response, Status};
 
 use crate::{
     domain::{Cursor, MessageText, page_size},
@@ -26,7 +27,7 @@ use crate::{
 pub struct ChatService {
     pub pool: Pool,
     pub verifier: TokenVerifier,
-    pub broadcasts: BroadcastsClient<Channel>,
+    pub broadcasts: BroadcastsClient<TracedChannel>,
     pub publisher: EventPublisher,
     pub rate_limit: SlidingWindow,
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use service_kit::{
     amqp::{self, ConsumerState, EventBus, EventPublisher},
+    grpc_client::TracedChannel,
     health::{self, Readiness},
     internal_token::TokenVerifier,
     postgres::{self, Migration},
@@ -54,9 +55,9 @@ pub async fn serve_on(
         config.rate_limit,
         Duration::from_millis(config.rate_window_ms),
     );
-    let broadcasts = BroadcastsClient::new(
-        tonic::transport::Endpoint::from_shared(config.broadcasts_url)?.connect_lazy(),
-    );
+    let broadcasts = BroadcastsClient::new(TracedChannel::lazy(
+        tonic::transport::Endpoint::from_shared(config.broadcasts_url)?,
+    ));
     let consumer = ConsumerState::default();
     let readiness = Readiness::new()
         .postgres(pool.clone())

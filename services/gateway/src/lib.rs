@@ -26,6 +26,7 @@ use livestreamer_proto::{
     auth::auth_client::AuthClient, broadcasts::broadcasts_client::BroadcastsClient,
     chat::chat_client::ChatClient,
 };
+use service_kit::grpc_client::TracedChannel;
 use service_kit::{
     amqp::{self, ConsumerState, EventBus, EventPublisher},
     health::{self, Readiness},
@@ -33,7 +34,7 @@ use service_kit::{
     shutdown::Shutdown,
 };
 use tokio::net::TcpListener;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 pub use config::Config;
 use error::ApiError;
@@ -44,9 +45,9 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub auth: AuthClient<Channel>,
-    pub broadcasts: BroadcastsClient<Channel>,
-    pub chat: ChatClient<Channel>,
+    pub auth: AuthClient<TracedChannel>,
+    pub broadcasts: BroadcastsClient<TracedChannel>,
+    pub chat: ChatClient<TracedChannel>,
     pub hub: Arc<ws::hub::Hub>,
     /// Shared by every gateway replica: rate limits, presence.
     pub redis: deadpool_redis::Pool,
@@ -54,10 +55,10 @@ pub struct AppState {
     pub shutdown: Shutdown,
 }
 
-fn channel(url: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(url.to_owned())?
-        .connect_timeout(std::time::Duration::from_secs(3))
-        .connect_lazy())
+fn channel(url: &str) -> anyhow::Result<TracedChannel> {
+    Ok(TracedChannel::lazy(
+        Endpoint::from_shared(url.to_owned())?.connect_timeout(std::time::Duration::from_secs(3)),
+    ))
 }
 
 impl AppState {

@@ -2,7 +2,7 @@ use service_kit::{shutdown::Shutdown, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init("gateway");
+    let _telemetry = telemetry::init("gateway");
     let config = gateway::Config::from_env()?;
     gateway::run(config, Shutdown::on_signals()).await
 }

@@ -2,7 +2,7 @@ use service_kit::{shutdown::Shutdown, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init("mailer");
+    let _telemetry = telemetry::init("mailer");
     let config = mailer::Config::from_env()?;
     mailer::run(config, Shutdown::on_signals()).await
 }

@@ -18,8 +18,8 @@ use livestreamer_proto::{
         broadcasts_client::BroadcastsClient,
     },
 };
-use service_kit::internal_token;
-use tonic::transport::{Channel, Endpoint};
+use service_kit::{grpc_client::TracedChannel, internal_token};
+use tonic::transport::Endpoint;
 
 use crate::error::RelayError;
 
@@ -39,17 +39,18 @@ pub struct Session {
 
 #[derive(Debug, Clone)]
 pub struct Upstream {
-    auth: AuthClient<Channel>,
-    broadcasts: BroadcastsClient<Channel>,
+    auth: AuthClient<TracedChannel>,
+    broadcasts: BroadcastsClient<TracedChannel>,
 }
 
-fn lazy_channel(url: &str) -> anyhow::Result<Channel> {
+fn lazy_channel(url: &str) -> anyhow::Result<TracedChannel> {
     let endpoint = Endpoint::from_shared(url.to_owned())
         .map_err(|e| anyhow::anyhow!("invalid service URL {url}: {e}"))?;
-    Ok(endpoint
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .connect_lazy())
+    Ok(TracedChannel::lazy(
+        endpoint
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT),
+    ))
 }
 
 impl Upstream {
