@@ -27,7 +27,8 @@ pub struct Services {
     pub auth: AuthClient<Channel>,
     pub broadcasts: BroadcastsClient<Channel>,
     pub chat: ChatClient<Channel>,
-    /// The exchange, Redis prefix and database of this test, for other services joining it.
+    /// The broker, exchange, Redis prefix and database of this test, for other services joining it.
+    pub amqp_url: String,
     pub exchange: String,
     pub redis_prefix: String,
     pub database_url: String,
@@ -65,10 +66,16 @@ pub fn with_token<T>(token: &str, message: T) -> Request<T> {
 impl Services {
     /// Starts the three services; chat admits `chat_rate_limit` messages per 2 s per user.
     pub async fn start(chat_rate_limit: u32) -> Self {
+        Self::start_on_broker(chat_rate_limit, test_support::amqp_url()).await
+    }
+
+    /// The same, with every service on the RabbitMQ at `amqp_url` instead of the test stack's (a
+    /// `test_support::rabbitmq::PrivateBroker` that the test restarts, say).
+    pub async fn start_on_broker(chat_rate_limit: u32, amqp_url: String) -> Self {
         let name = test_support::unique_name();
         let database_url = test_support::fresh_database().await;
         let redis_prefix = format!("{name}:");
-        let mail = EventTap::bind(&name, routing::MAIL_SEND).await;
+        let mail = EventTap::bind_on(&amqp_url, &name, routing::MAIL_SEND).await;
         let shutdown = Shutdown::new();
         let (auth_listener, auth_addr) = listener().await;
         let (broadcasts_listener, broadcasts_addr) = listener().await;
@@ -77,6 +84,7 @@ impl Services {
         let mut auth = auth::Config::from_env().expect("auth's configuration");
         auth.database_url = database_url.clone().into();
         auth.redis_prefix = redis_prefix.clone();
+        auth.amqp_url = amqp_url.clone().into();
         auth.amqp_exchange = name.clone();
         tokio::spawn(auth::serve_on(auth_listener, auth, shutdown.clone()));
 
@@ -84,6 +92,7 @@ impl Services {
             broadcasts_archive::Config::from_env().expect("broadcasts' configuration");
         broadcasts.database_url = database_url.clone();
         broadcasts.redis_prefix = redis_prefix.clone();
+        broadcasts.amqp_url = amqp_url.clone();
         broadcasts.amqp_exchange = name.clone();
         broadcasts.auth_url = format!("http://{auth_addr}");
         tokio::spawn(broadcasts_archive::serve_on(
@@ -95,6 +104,7 @@ impl Services {
         let mut chat = chat::Config::from_env().expect("chat's configuration");
         chat.database_url = database_url.clone();
         chat.redis_prefix = redis_prefix.clone();
+        chat.amqp_url = amqp_url.clone();
         chat.amqp_exchange = name.clone();
         chat.auth_url = format!("http://{auth_addr}");
         chat.broadcasts_url = format!("http://{broadcasts_addr}");
@@ -118,6 +128,7 @@ impl Services {
             auth_addr,
             broadcasts_addr,
             chat_addr,
+            amqp_url,
             exchange: name,
             redis_prefix,
             database_url,

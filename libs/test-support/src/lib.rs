@@ -57,11 +57,15 @@ pub struct EventTap {
 impl EventTap {
     /// Declares `exchange` (as the services do) and binds a private queue to `binding`.
     pub async fn bind(exchange: &str, binding: &str) -> Self {
+        Self::bind_on(&amqp_url(), exchange, binding).await
+    }
+
+    /// The same on the broker at `url` (a `rabbitmq::PrivateBroker`, say).
+    pub async fn bind_on(url: &str, exchange: &str, binding: &str) -> Self {
         use lapin::{options::*, types::FieldTable};
-        let connection =
-            lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default())
-                .await
-                .expect("cannot reach the test RabbitMQ (run the tests with ./dev test)");
+        let connection = lapin::Connection::connect(url, lapin::ConnectionProperties::default())
+            .await
+            .expect("cannot reach the test RabbitMQ (run the tests with ./dev test)");
         let channel = connection.create_channel().await.expect("a channel");
         channel
             .exchange_declare(

@@ -22,6 +22,9 @@ pub struct Config {
     pub trusted_proxies: Vec<TrustedProxy>,
     /// Frames a slow WebSocket may have queued before it is closed.
     pub ws_send_queue: usize,
+    /// The kernel's send buffer of each connection, in bytes (0: the kernel's autotuning, which lets
+    /// a client that never reads hold megabytes before the send queue above even starts to fill).
+    pub socket_send_buffer: usize,
     /// How long a socket of a replica that stopped vouching for it stays in its room.
     pub presence_expiry_secs: u64,
     /// Whether the public broadcast listings are cached in Redis (off only to measure the cache).
@@ -46,6 +49,7 @@ impl Config {
                 .to_owned(),
             trusted_proxies: trusted_proxies(&env)?,
             ws_send_queue: env.parse("WS_SEND_QUEUE", 256)?,
+            socket_send_buffer: env.parse("SOCKET_SEND_BUFFER", 64 * 1024)?,
             presence_expiry_secs: env.parse("PRESENCE_EXPIRY_SECS", 30)?,
             listing_cache: env.parse("LISTING_CACHE", true)?,
         })

@@ -2,114 +2,32 @@
 //! binary) beside the real auth, broadcasts-archive and chat: a replica killed with SIGKILL leaves its
 //! sockets' presence within the expiry, and SIGTERM closes every socket with 1001 ("going away").
 
-use std::{net::SocketAddr, process::Stdio, time::Duration};
+mod support;
+
+use std::{net::SocketAddr, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use service_harness::{Services, wait_until_ready};
+use service_harness::Services;
 use service_kit::shutdown::Shutdown;
-use tokio::process::{Child, Command};
-use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream,
-    tungstenite::{Message, client::IntoClientRequest},
-};
-
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+use support::{Socket, next_event, room};
+use tokio::process::Child;
+use tokio_tungstenite::tungstenite::Message;
 
 /// Presence expiry of these replicas: short, so a dead replica's sockets leave quickly.
 const EXPIRY_SECS: u64 = 2;
 
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-/// The settings of a replica joining `services`, as environment variables.
-fn replica_env(services: &Services, listen: SocketAddr) -> Vec<(String, String)> {
-    [
-        ("GATEWAY_LISTEN", listen.to_string()),
-        ("GATEWAY_AUTH_URL", format!("http://{}", services.auth_addr)),
-        ("GATEWAY_CHAT_URL", format!("http://{}", services.chat_addr)),
-        (
-            "GATEWAY_BROADCASTS_URL",
-            format!("http://{}", services.broadcasts_addr),
-        ),
-        ("GATEWAY_REDIS_URL", test_support::redis_url()),
-        ("GATEWAY_REDIS_PREFIX", services.redis_prefix.clone()),
-        ("GATEWAY_AMQP_URL", test_support::amqp_url()),
-        ("GATEWAY_AMQP_EXCHANGE", services.exchange.clone()),
-        ("GATEWAY_PRESENCE_EXPIRY_SECS", EXPIRY_SECS.to_string()),
-        ("RUST_LOG", "warn".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
-}
-
 /// A replica as a child process of the real binary (killed when dropped).
 async fn child_replica(services: &Services) -> (Child, SocketAddr) {
-    let addr = free_addr();
-    let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .envs(replica_env(services, addr))
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the gateway binary");
-    wait_until_ready(addr).await;
-    (child, addr)
+    let expiry = EXPIRY_SECS.to_string();
+    support::child(services, &[("GATEWAY_PRESENCE_EXPIRY_SECS", &expiry)]).await
 }
 
 /// A replica in this process.
 async fn in_process_replica(services: &Services, shutdown: &Shutdown) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = gateway::Config::from_env().unwrap();
-    config.auth_url = format!("http://{}", services.auth_addr);
-    config.chat_url = format!("http://{}", services.chat_addr);
-    config.broadcasts_url = format!("http://{}", services.broadcasts_addr);
-    config.redis_url = test_support::redis_url();
-    config.redis_prefix = services.redis_prefix.clone();
-    config.amqp_url = test_support::amqp_url();
-    config.amqp_exchange = services.exchange.clone();
+    let mut config = support::config(services);
     config.presence_expiry_secs = EXPIRY_SECS;
-    tokio::spawn(gateway::serve_on(listener, config, shutdown.clone()));
-    wait_until_ready(addr).await;
-    addr
-}
-
-async fn room(addr: SocketAddr, broadcast_id: i64, session_id: Option<&str>) -> Socket {
-    let mut request = format!("ws://{addr}/ws/{broadcast_id}")
-        .into_client_request()
-        .unwrap();
-    if let Some(session_id) = session_id {
-        request
-            .headers_mut()
-            .insert("cookie", format!("sess.sid={session_id}").parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(request)
-        .await
-        .expect("a WebSocket")
-        .0
-}
-
-/// The next frame named `event`, skipping others.
-async fn next_event(socket: &mut Socket, event: &str, within: Duration) -> Value {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let frame = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .unwrap_or_else(|_| panic!("no {event} within {within:?}"))
-            .expect("the socket is open")
-            .expect("a frame");
-        if let Message::Text(text) = frame {
-            let value: Value = serde_json::from_str(text.as_str()).unwrap();
-            if value["event"] == event {
-                return value["data"].clone();
-            }
-        }
-    }
+    support::in_process(config, shutdown).await
 }
 
 #[tokio::test]

@@ -28,6 +28,10 @@ use crate::{
 use hub::{Client, frame};
 
 const PING_EVERY: Duration = Duration::from_secs(30);
+/// A frame the kernel cannot take within this is for a client that stopped reading: the connection
+/// is dropped. Without it the socket's task would wait forever on a client that never reads, after
+/// the hub dropped it from its room for overflowing its send queue.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Client frames are not needed; anything larger than this is abuse.
 const MAX_CLIENT_FRAME: usize = 4096;
 /// A socket's read buffer: room for the largest client frame and its header.
@@ -130,13 +134,13 @@ async fn run_socket(
     let close = loop {
         tokio::select! {
             outgoing = queue.recv() => match outgoing {
-                Some(message) => if sink.send(message).await.is_err() { break None },
+                Some(message) => if !send_within(&mut sink, message).await { break None },
                 None => break Some((1008, "too slow: the send queue overflowed")),
             },
             _ = ping.tick() => {
                 if awaiting_pong { break Some((1011, "no answer to ping")) }
                 awaiting_pong = true;
-                if sink.send(Message::Ping(Default::default())).await.is_err() { break None }
+                if !send_within(&mut sink, Message::Ping(Default::default())).await { break None }
             }
             frame = incoming.next() => match frame {
                 Some(Ok(Message::Pong(_))) => awaiting_pong = false,
@@ -149,17 +153,26 @@ async fn run_socket(
     };
     // The close frame goes first: on shutdown the process waits only until the hub is empty.
     if let Some((code, reason)) = close {
-        let _ = sink
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
+        let reason = reason.into();
+        let frame = Message::Close(Some(CloseFrame { code, reason }));
+        if send_within(&mut sink, frame).await {
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.close()).await;
+        }
     }
-    let _ = sink.close().await;
-    if let Some(client) = state.hub.leave(room, id)
-        && let Err(error) = state.presence.left(room, &client).await
-    {
+    // The hub may have dropped the socket already (too slow); it leaves the room's presence anyway.
+    state.hub.leave(room, id);
+    if let Err(error) = state.presence.left(room, &client).await {
         tracing::warn!(%error, room, "presence unavailable: the socket expires from the room instead");
     }
+}
+
+/// Sends a frame; false when the connection failed or the client took nothing for `WRITE_TIMEOUT`.
+async fn send_within(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    message: Message,
+) -> bool {
+    matches!(
+        tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)).await,
+        Ok(Ok(()))
+    )
 }
