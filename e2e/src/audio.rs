@@ -124,6 +124,36 @@ pub async fn schedule_now(platform: &Platform, cookie: &str, title: &str) -> any
         .context("a broadcast id")
 }
 
+/// A chunked `PUT` of `audio` to `url` as `cookie`'s source: `chunk` bytes every `every`. `finish` ends
+/// the body properly; otherwise it stays open (the caller aborts the task to break the connection).
+pub fn paced_put(
+    http: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+    audio: Vec<u8>,
+    (chunk, every): (usize, Duration),
+    finish: bool,
+) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
+    let chunks = futures_util::stream::unfold((audio, 0usize), move |(audio, at)| async move {
+        if at >= audio.len() {
+            if !finish {
+                std::future::pending::<()>().await;
+            }
+            return None;
+        }
+        tokio::time::sleep(every).await;
+        let end = (at + chunk).min(audio.len());
+        let bytes = bytes::Bytes::copy_from_slice(&audio[at..end]);
+        Some((Ok::<_, std::io::Error>(bytes), (audio, end)))
+    });
+    let request = http
+        .put(url)
+        .header("cookie", cookie)
+        .header("content-type", "audio/mpeg")
+        .body(reqwest::Body::wrap_stream(chunks));
+    tokio::spawn(request.send())
+}
+
 /// Sends a raw request to `addr` and returns the answer's head and body (the server closes).
 pub async fn raw_exchange(addr: &str, request: &[u8]) -> anyhow::Result<String> {
     let mut stream = TcpStream::connect(addr).await?;

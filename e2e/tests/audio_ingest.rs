@@ -5,11 +5,10 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use e2e::{
     Platform,
     audio::{
-        assert_decodes, ffmpeg_source, listen, raw_exchange, schedule_now, source_addr,
+        assert_decodes, ffmpeg_source, listen, paced_put, raw_exchange, schedule_now, source_addr,
         starts_on_frame_header, tone_path, wait_for_stream,
     },
     next_event,
@@ -171,25 +170,9 @@ fn chunked_put(
     audio: Vec<u8>,
     finish: bool,
 ) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
-    let chunks = futures_util::stream::unfold((audio, 0usize), move |(audio, at)| async move {
-        if at >= audio.len() {
-            if !finish {
-                std::future::pending::<()>().await;
-            }
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let end = (at + 4000).min(audio.len());
-        let chunk = Ok::<_, std::io::Error>(Bytes::copy_from_slice(&audio[at..end]));
-        Some((chunk, (audio, end)))
-    });
-    let request = platform
-        .http
-        .put(platform.url(&format!("/api/v1/users/me/broadcasts/{id}/stream")))
-        .header("cookie", cookie)
-        .header("content-type", "audio/mpeg")
-        .body(reqwest::Body::wrap_stream(chunks));
-    tokio::spawn(request.send())
+    let url = platform.url(&format!("/api/v1/users/me/broadcasts/{id}/stream"));
+    let pace = (4000, Duration::from_millis(20));
+    paced_put(&platform.http, &url, cookie, audio, pace, finish)
 }
 
 #[tokio::test]

@@ -69,6 +69,8 @@ stack_init() {
     PORT_BROADCASTS=$((8130 + o))
     PORT_RELAY=$((8140 + o))
     PORT_RELAY_SOURCE=$((8141 + o))
+    PORT_RELAY_2=$((8142 + o))
+    PORT_RELAY_2_SOURCE=$((8143 + o))
     PORT_MAILER=$((8150 + o))
     # the servers' ports differ by 100 between the stacks, not 10000
     o=$((o / 100))
@@ -116,6 +118,7 @@ E2E_BASE_URL=http://127.0.0.1:$PORT_EDGE
 E2E_SOURCE_ADDR=127.0.0.1:$PORT_SOURCE
 E2E_MAILDEV_URL=http://127.0.0.1:$PORT_MAILWEB
 E2E_GATEWAY_URLS=$(gateway_urls)
+E2E_RELAY_URLS=$(relay_urls)
 EOF
     if [[ $STACK != dev ]]; then
         printf 'E2E_SUPERADMIN_USERNAME=%s\nE2E_SUPERADMIN_PASSWORD=%s\n' "$TEST_SUPERADMIN_USERNAME" "$TEST_SUPERADMIN_PASSWORD"
@@ -128,6 +131,16 @@ gateway_urls() {
         printf 'http://127.0.0.1:%s' "$PORT_GATEWAY"
     else
         printf 'http://127.0.0.1:%s,http://127.0.0.1:%s' "$PORT_GATEWAY" "$PORT_GATEWAY_2"
+    fi
+}
+
+# relay_urls: the stream-relay replicas' own HTTP addresses, comma-separated (for tests that pin a
+# replica).
+relay_urls() {
+    if [[ $STACK == dev ]]; then
+        printf 'http://127.0.0.1:%s' "$PORT_RELAY"
+    else
+        printf 'http://127.0.0.1:%s,http://127.0.0.1:%s' "$PORT_RELAY" "$PORT_RELAY_2"
     fi
 }
 

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # nginx: the local edge. HTTP on 127.0.0.1:$PORT_EDGE (relay routes, gateway API and WebSocket, the
 # web app's static build) and TCP pass-through 127.0.0.1:$PORT_SOURCE -> relay source port, for
-# Icecast source clients. Config rendered from scripts/nginx/nginx.conf.template into
+# Icecast source clients (both round-robin over the relay replicas on the test stacks). Config rendered from scripts/nginx/nginx.conf.template into
 # $DATA_DIR/nginx (the prefix: config, temp folders, pid, logs).
 
 NGINX_STREAM_MODULE=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
@@ -37,6 +37,8 @@ nginx_render() {
         -e "s|@GATEWAY_2@|$(if [[ $STACK != dev ]]; then printf 'server 127.0.0.1:%s;' "$PORT_GATEWAY_2"; fi)|g" \
         -e "s|@RELAY_PORT@|$PORT_RELAY|g" \
         -e "s|@RELAY_SOURCE_PORT@|$PORT_RELAY_SOURCE|g" \
+        -e "s|@RELAY_2@|$(if [[ $STACK != dev ]]; then printf 'server 127.0.0.1:%s;' "$PORT_RELAY_2"; fi)|g" \
+        -e "s|@RELAY_2_SOURCE@|$(if [[ $STACK != dev ]]; then printf 'server 127.0.0.1:%s;' "$PORT_RELAY_2_SOURCE"; fi)|g" \
         "$ROOT/scripts/nginx/nginx.conf.template" >"$conf.tmp"
     if grep -n '@[A-Z_]*@' "$conf.tmp" >&2; then die "unrendered placeholders left in $conf.tmp"; fi
     mv "$conf.tmp" "$conf"

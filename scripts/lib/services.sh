@@ -3,12 +3,14 @@
 # docs/RUNTIME.md, ready when GET http://127.0.0.1:<port>/readyz answers 200.
 
 # In start order (auth first: the others ask it who is who); stopped in reverse order. The test
-# stacks run a second gateway replica (gateway-2, the same binary on the next port) behind nginx, so
-# every e2e run proves that WebSocket rooms, presence and chat work across replicas.
+# stacks run a second gateway replica (gateway-2, the same binary on the next port) and a second
+# relay replica (stream-relay-2, the next two ports, the same Redis, RabbitMQ and recordings folder)
+# behind nginx, so every e2e run proves that WebSocket rooms, presence, chat and live audio work
+# across replicas.
 SERVICES=(auth broadcasts-archive chat mailer stream-relay gateway)
 services_init() {
     SERVICES=(auth broadcasts-archive chat mailer stream-relay gateway)
-    if [[ $STACK != dev ]]; then SERVICES+=(gateway-2); fi
+    if [[ $STACK != dev ]]; then SERVICES+=(gateway-2 stream-relay-2); fi
 }
 
 # service_binary NAME: the binary a service runs (replicas share one).
@@ -23,6 +25,7 @@ service_port() {
     chat) printf '%s\n' "$PORT_CHAT" ;;
     broadcasts-archive) printf '%s\n' "$PORT_BROADCASTS" ;;
     stream-relay) printf '%s\n' "$PORT_RELAY" ;;
+    stream-relay-2) printf '%s\n' "$PORT_RELAY_2" ;;
     mailer) printf '%s\n' "$PORT_MAILER" ;;
     *) die "unknown service $1" ;;
     esac
@@ -69,9 +72,13 @@ services_start() {
         fi
         require_port "$(service_port "$s")" "$s"
         if [[ $s == stream-relay ]]; then require_port "$PORT_RELAY_SOURCE" "stream-relay (Icecast source port)"; fi
+        if [[ $s == stream-relay-2 ]]; then require_port "$PORT_RELAY_2_SOURCE" "stream-relay-2 (Icecast source port)"; fi
         log "starting $STACK/$s on 127.0.0.1:$(service_port "$s")"
         local -a replica_env=()
-        if [[ $s == gateway-2 ]]; then replica_env=("GATEWAY_LISTEN=127.0.0.1:$PORT_GATEWAY_2"); fi
+        case $s in
+        gateway-2) replica_env=("GATEWAY_LISTEN=127.0.0.1:$PORT_GATEWAY_2") ;;
+        stream-relay-2) replica_env=("RELAY_LISTEN=127.0.0.1:$PORT_RELAY_2" "RELAY_SOURCE_LISTEN=127.0.0.1:$PORT_RELAY_2_SOURCE") ;;
+        esac
         proc_start "$s" env "${env_words[@]}" "${replica_env[@]}" "$dir/$(service_binary "$s")"
     done
 }

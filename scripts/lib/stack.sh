@@ -108,6 +108,10 @@ preflight_ports() {
             require_port "$PORT_RELAY" "stream-relay"
             require_port "$PORT_RELAY_SOURCE" "stream-relay (Icecast source port)"
             ;;
+        stream-relay-2)
+            require_port "$PORT_RELAY_2" "stream-relay-2"
+            require_port "$PORT_RELAY_2_SOURCE" "stream-relay-2 (Icecast source port)"
+            ;;
         *) require_port "$(service_port "$n")" "$n" ;;
         esac
     done

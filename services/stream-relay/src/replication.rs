@@ -1,7 +1,6 @@
 //! Frames between relay replicas: Redis pub/sub, one channel per live broadcast.
 //!
-//! Why Redis pub/sub and not a RabbitMQ exchange (BENCHMARKS.md, "Relay replicas: Redis pub/sub vs
-//! RabbitMQ"): live audio wants the lowest latency and no persistence: a frame that arrives late is
+//! Why Redis pub/sub and not a RabbitMQ exchange: live audio wants the lowest latency and no persistence: a frame that arrives late is
 //! worth nothing, so at-most-once delivery is the right guarantee, and a replica that was not
 //! subscribed has nothing to catch up on but the burst. Pub/sub gives exactly that with one `PUBLISH`
 //! per frame and one message per subscribed replica (not per listener: each replica fans out locally,
