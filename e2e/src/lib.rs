@@ -83,6 +83,20 @@ impl Platform {
         }
     }
 
+    /// The sign-up request (`POST /api/v1/users`) of a browser at `address`.
+    pub fn sign_up(
+        &self,
+        username: &str,
+        email: &str,
+        password: &str,
+        address: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.url("/api/v1/users"))
+            .header("x-forwarded-for", address)
+            .json(&json!({ "username": username, "email": email, "password": password }))
+    }
+
     /// Signs up, follows the confirmation link from the mail, and signs in.
     pub async fn signed_in_user(&self, prefix: &str) -> anyhow::Result<SignedInUser> {
         let username = Self::unique_username(prefix);
@@ -92,10 +106,7 @@ impl Platform {
         // rate limits of sign-up and sign-in then count each user, not the whole suite.
         let address = client_address();
         let response = self
-            .http
-            .post(self.url("/api/v1/users"))
-            .header("x-forwarded-for", &address)
-            .json(&json!({ "username": username, "email": email, "password": password }))
+            .sign_up(&username, &email, password, &address)
             .send()
             .await?;
         anyhow::ensure!(
@@ -190,6 +201,7 @@ pub async fn next_event(
 }
 
 pub mod audio;
+pub mod traces;
 
 impl SignedInUser {
     /// A request as this user's browser sends it: the session cookie and the site's `Origin`.

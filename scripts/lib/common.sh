@@ -80,6 +80,7 @@ stack_init() {
     PORT_AMQP_DIST=$((25673 + o))
     PORT_SMTP=$((1025 + o))
     PORT_MAILWEB=$((1080 + o))
+    PORT_OTLP=$((4317 + o)) # the test stacks' OTLP receiver (otlp_sink)
     if declare -F services_init >/dev/null; then services_init; fi
 }
 
@@ -122,6 +123,7 @@ E2E_RELAY_URLS=$(relay_urls)
 EOF
     if [[ $STACK != dev ]]; then
         printf 'E2E_SUPERADMIN_USERNAME=%s\nE2E_SUPERADMIN_PASSWORD=%s\n' "$TEST_SUPERADMIN_USERNAME" "$TEST_SUPERADMIN_PASSWORD"
+        printf 'E2E_OTLP_SINK_URL=http://127.0.0.1:%s\n' "$PORT_OTLP"
     fi
 }
 

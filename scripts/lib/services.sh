@@ -11,10 +11,17 @@ SERVICES=(auth broadcasts-archive chat mailer stream-relay gateway)
 services_init() {
     SERVICES=(auth broadcasts-archive chat mailer stream-relay gateway)
     if [[ $STACK != dev ]]; then SERVICES+=(gateway-2 stream-relay-2); fi
+    # and the OTLP receiver their services export spans to: started first, stopped last
+    if [[ $STACK != dev ]]; then SERVICES=(otlp-sink "${SERVICES[@]}"); fi
 }
 
 # service_binary NAME: the binary a service runs (replicas share one).
-service_binary() { printf '%s\n' "${1%-2}"; }
+service_binary() {
+    case $1 in
+    otlp-sink) printf '%s\n' otlp_sink ;; # e2e/src/bin/otlp_sink.rs
+    *) printf '%s\n' "${1%-2}" ;;
+    esac
+}
 
 # service_port NAME: the port that answers /readyz.
 service_port() {
@@ -27,6 +34,7 @@ service_port() {
     stream-relay) printf '%s\n' "$PORT_RELAY" ;;
     stream-relay-2) printf '%s\n' "$PORT_RELAY_2" ;;
     mailer) printf '%s\n' "$PORT_MAILER" ;;
+    otlp-sink) printf '%s\n' "$PORT_OTLP" ;;
     *) die "unknown service $1" ;;
     esac
 }
@@ -55,6 +63,13 @@ services_env() {
     stack_listen_env
     printf 'RELAY_RECORDINGS_DIR=%s\n' "$DATA_DIR/recordings"
     stack_superadmin_env
+    if [[ $STACK != dev ]]; then
+        # The test stacks trace every request into otlp_sink, in batches a fifth of a second apart
+        # (e2e/tests/tracing.rs reads them back). The dev stack exports only where the caller's
+        # environment sets OTEL_EXPORTER_OTLP_ENDPOINT.
+        printf 'OTLP_SINK_LISTEN=127.0.0.1:%s\n' "$PORT_OTLP"
+        printf 'OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:%s\nOTEL_BSP_SCHEDULE_DELAY=200\n' "$PORT_OTLP"
+    fi
     printf 'RUST_LOG=%s\n' "${RUST_LOG:-info}"
 }
 

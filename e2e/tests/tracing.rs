@@ -1,0 +1,94 @@
+//! One sign-up is one trace: the browser's `traceparent` is continued by the gateway, carried over
+//! gRPC to auth, over RabbitMQ to the mailer, and every span the services export for it hangs in
+//! one tree under the browser's span. The test stack's services export to the `otlp_sink` binary.
+
+use std::time::Duration;
+
+use e2e::{
+    Platform, client_address,
+    traces::{ReceivedSpan, TraceSink, ancestors},
+};
+
+/// The hops a sign-up must cross, as (service, span kind, what the span's name contains).
+const HOPS: &[(&str, &str, &str)] = &[
+    ("gateway", "server", "POST /api/v1/users"),
+    ("gateway", "client", "Auth/SignUp"),
+    ("auth", "server", "Auth/SignUp"),
+    ("auth", "producer", "mail.send"),
+    ("mailer", "consumer", "mail.send"),
+];
+
+fn find<'a>(spans: &'a [ReceivedSpan], hop: &(&str, &str, &str)) -> Option<&'a ReceivedSpan> {
+    let (service, kind, name) = hop;
+    spans
+        .iter()
+        .find(|s| s.service == *service && s.kind == *kind && s.name.contains(name))
+}
+
+#[tokio::test]
+async fn a_sign_up_is_one_trace_from_the_gateway_to_the_mailer() -> anyhow::Result<()> {
+    let platform = Platform::from_env();
+    let sink = TraceSink::from_env();
+    // The browser's span: a fresh trace per run, so spans of earlier runs cannot count.
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let browser_span = uuid::Uuid::new_v4().simple().to_string()[..16].to_owned();
+
+    let username = Platform::unique_username("traced");
+    let email = format!("{username}@example.com");
+    let response = platform
+        .sign_up(&username, &email, "a long enough secret", &client_address())
+        .header("traceparent", format!("00-{trace_id}-{browser_span}-01"))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status() == 202,
+        "sign-up answered {}",
+        response.status()
+    );
+    platform
+        .wait_for_mail(&email, "Confirm your email address")
+        .await?;
+
+    let spans = sink
+        .wait_for(&trace_id, Duration::from_secs(20), |spans| {
+            HOPS.iter().all(|hop| find(spans, hop).is_some())
+        })
+        .await?;
+    let listing = format!("{spans:#?}");
+    for hop in HOPS {
+        assert!(
+            find(&spans, hop).is_some(),
+            "no {hop:?} span in the sign-up's trace {trace_id}: {listing}"
+        );
+    }
+
+    // The mailer's span descends, hop by hop, from the gateway's span for the browser's request.
+    let mailer = find(&spans, &HOPS[4]).expect("found above");
+    let (chain, top) = ancestors(&spans, mailer);
+    assert_eq!(
+        top, browser_span,
+        "the chain above the mailer's span ends elsewhere than at the browser's span: {chain:#?}"
+    );
+    let mut expected: Vec<&ReceivedSpan> =
+        HOPS[..4].iter().filter_map(|h| find(&spans, h)).collect();
+    expected.reverse();
+    let chain_ids: Vec<&str> = chain.iter().map(|s| s.span_id.as_str()).collect();
+    let mut position = 0;
+    for hop in &expected {
+        let at = chain_ids[position..]
+            .iter()
+            .position(|id| *id == hop.span_id)
+            .unwrap_or_else(|| panic!("{hop:?} is not above the mailer's span: {chain:#?}"));
+        position += at + 1;
+    }
+
+    // And no span of the trace hangs anywhere but under the browser's span: one tree.
+    for span in &spans {
+        let (_, top) = ancestors(&spans, span);
+        assert_eq!(
+            top, browser_span,
+            "{span:?} is cut off from the tree: {listing}"
+        );
+    }
+    Ok(())
+}
