@@ -30,6 +30,8 @@ pub enum RelayError {
     RangeNotSatisfiable(u64),
     #[error("The request head is larger than this server reads")]
     HeadTooLarge,
+    #[error("{0}")]
+    Timeout(String),
 }
 
 impl RelayError {
@@ -45,6 +47,7 @@ impl RelayError {
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
     }
 

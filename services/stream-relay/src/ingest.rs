@@ -87,10 +87,19 @@ async fn stream(
     let (broadcast_id, bytes, end, resumed) = streaming
         .await
         .map_err(|_| RelayError::Unavailable("The stream ended unexpectedly".into()))??;
-    if end == SourceEnd::NotAudio {
-        return Err(RelayError::UnsupportedMediaType(
-            "a body without MP3 frames".into(),
-        ));
+    match end {
+        SourceEnd::NotAudio => {
+            return Err(RelayError::UnsupportedMediaType(
+                "a body without MP3 frames".into(),
+            ));
+        }
+        SourceEnd::Starved => {
+            return Err(RelayError::Timeout(format!(
+                "No whole MP3 frame arrived for {} s: the source is too slow to be live",
+                source::SOURCE_STARVED_AFTER.as_secs()
+            )));
+        }
+        _ => {}
     }
     let results = json!({ "results": {
         "broadcastId": broadcast_id,

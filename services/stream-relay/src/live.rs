@@ -43,8 +43,11 @@ mod tests;
 pub enum SourceEnd {
     /// The body ended as its framing says: the DJ stopped. The broadcast ends now.
     Finished,
-    /// The connection broke, went silent, or was close-delimited (Icecast): wait for a return.
+    /// The connection broke, or was close-delimited (Icecast): wait for a return.
     Dropped,
+    /// No whole frame for [`crate::source::SOURCE_STARVED_AFTER`] (silent, or trickling bytes):
+    /// waits for a return like a drop; a chunked PUT is answered 408.
+    Starved,
     /// The relay is shutting down.
     Shutdown,
     /// The body is not MP3 (megabytes without a frame): the broadcast ends now.
@@ -240,7 +243,7 @@ impl Live {
             }
             slot.attached = false;
         }
-        if end != SourceEnd::Dropped || self.grace.is_zero() {
+        if !matches!(end, SourceEnd::Dropped | SourceEnd::Starved) || self.grace.is_zero() {
             self.end();
             return;
         }

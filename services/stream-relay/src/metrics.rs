@@ -107,6 +107,7 @@ pub fn source_ended(end: SourceEnd) {
     let how = match end {
         SourceEnd::Finished => "finished",
         SourceEnd::Dropped => "dropped",
+        SourceEnd::Starved => "starved",
         SourceEnd::NotAudio => "not_audio",
         SourceEnd::Shutdown => "shutdown",
     };

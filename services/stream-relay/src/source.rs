@@ -11,6 +11,8 @@
 
 use std::{fmt::Display, sync::Arc, time::Duration};
 
+use tokio::time::Instant;
+
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use livestreamer_mp3::FrameSplitter;
@@ -29,8 +31,11 @@ use crate::{
 #[cfg(test)]
 mod tests;
 
-/// A source that sends nothing for this long is considered gone (then the grace period starts).
-const SOURCE_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A source that delivers no whole frame for this long is not live any more, whether it sends nothing
+/// or trickles bytes (one per second would complete a 128 kbit/s frame every seven minutes): it is
+/// treated as dropped, so the grace period starts and a healthy reconnect resumes the stream. Timing
+/// whole frames rather than bytes is what catches the trickle; 10 s is far beyond any encoder's pause.
+pub const SOURCE_STARVED_AFTER: Duration = Duration::from_secs(10);
 /// A source that sends this many bytes without a single MP3 frame among them is not sending MP3 (an
 /// ID3 tag counts: no live source needs a tag this large).
 pub const NOT_AUDIO_AFTER_BYTES: u64 = 4 << 20;
@@ -230,8 +235,8 @@ impl Drop for AttachedSource {
     }
 }
 
-/// Reads the source's body into the broadcast, whole frames only, until it ends, fails, idles too
-/// long or the relay shuts down. Returns the bytes received and how it ended.
+/// Reads the source's body into the broadcast, whole frames only, until it ends, fails, starves
+/// ([`SOURCE_STARVED_AFTER`]) or the relay shuts down. Returns the bytes received and how it ended.
 pub async fn pump<S, E>(
     live: &Live,
     mut body: S,
@@ -245,9 +250,10 @@ where
     let mut splitter = FrameSplitter::new();
     let mut received = 0u64;
     let mut discarded_before_frame = 0;
+    let mut frame_due = Instant::now() + SOURCE_STARVED_AFTER;
     let end = loop {
         let next = tokio::select! {
-            next = tokio::time::timeout(SOURCE_IDLE_TIMEOUT, body.next()) => next,
+            next = tokio::time::timeout_at(frame_due, body.next()) => next,
             _ = shutdown.requested() => break SourceEnd::Shutdown,
         };
         let data = match next {
@@ -258,8 +264,11 @@ where
             }
             Ok(None) => break end_of_body,
             Err(_) => {
-                tracing::info!(broadcast_id = live.id(), "the source went silent");
-                break SourceEnd::Dropped;
+                tracing::info!(
+                    broadcast_id = live.id(),
+                    "the source sent no whole frame in time"
+                );
+                break SourceEnd::Starved;
             }
         };
         received += data.len() as u64;
@@ -268,6 +277,7 @@ where
         splitter.push(&data);
         while let Some(frame) = splitter.next_frame() {
             discarded_before_frame = splitter.discarded();
+            frame_due = Instant::now() + SOURCE_STARVED_AFTER;
             live.publish(frame);
         }
         if splitter.discarded() - discarded_before_frame > NOT_AUDIO_AFTER_BYTES {

@@ -104,3 +104,76 @@ async fn shutdown_stops_the_pump() {
     .await;
     assert_eq!(pumped.ok(), Some((0, SourceEnd::Shutdown)));
 }
+
+/// A body that sends `frames` whole, then trickles the next frame one byte per `every`.
+fn trickle(
+    frames: Vec<Vec<u8>>,
+    every: Duration,
+) -> impl Stream<Item = Result<Bytes, Infallible>> + Unpin {
+    let whole = futures_util::stream::iter(frames.clone().into_iter().map(|f| Ok(Bytes::from(f))));
+    let bytes: Vec<u8> = frames.concat();
+    let slow = futures_util::stream::unfold(bytes.into_iter(), move |mut bytes| async move {
+        tokio::time::sleep(every).await;
+        let byte = bytes.next()?;
+        Some((Ok(Bytes::copy_from_slice(&[byte])), bytes))
+    });
+    Box::pin(whole.chain(slow))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_source_trickling_one_byte_a_second_is_starved_after_ten_seconds_of_no_frame() {
+    let live = live(8);
+    let mut listener = live.channel.subscribe(Default::default()).unwrap();
+    let started = tokio::time::Instant::now();
+    let (received, end) = pump(
+        &live,
+        trickle(frames(3), Duration::from_secs(1)),
+        SourceEnd::Finished,
+        &Shutdown::new(),
+    )
+    .await;
+    assert_eq!(end, SourceEnd::Starved);
+    let waited = started.elapsed();
+    assert!(
+        waited >= SOURCE_STARVED_AFTER && waited < SOURCE_STARVED_AFTER + Duration::from_secs(2),
+        "starved after {waited:?}"
+    );
+    assert!(
+        received < 3 * 417 + 12,
+        "about ten trickled bytes: {received}"
+    );
+    live.channel.close();
+    let mut heard = 0;
+    while let Some(frame) = listener.next().await.unwrap() {
+        assert_eq!(frame.len(), 417, "whole frames only");
+        heard += 1;
+    }
+    assert_eq!(
+        heard, 3,
+        "the whole frames before the trickle, no partial one"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_source_that_keeps_delivering_frames_is_never_starved() {
+    let live = live(9);
+    // One whole frame every 5 s for a minute: slow, but each frame lands inside the limit.
+    let paced = futures_util::stream::unfold(0usize, |sent| async move {
+        if sent == 12 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Some((
+            Ok::<_, Infallible>(Bytes::from(frames(1).concat())),
+            sent + 1,
+        ))
+    });
+    let (received, end) = pump(
+        &live,
+        Box::pin(paced),
+        SourceEnd::Finished,
+        &Shutdown::new(),
+    )
+    .await;
+    assert_eq!((received, end), (12 * 417, SourceEnd::Finished));
+}
