@@ -21,8 +21,9 @@ use tokio::time::Instant;
 const CROWD: usize = 5_000;
 /// Upgrades in flight at once: enough to keep the gateway busy, under the listen backlog (1,024).
 const IN_FLIGHT: usize = 256;
-/// Generous: the joins are announced one publish (with its confirm) at a time, 39 s for 5,000 here.
-const SETTLE: Duration = Duration::from_secs(90);
+/// Generous: the joins are announced one publish (with its confirm) at a time: 35-39 s for 5,000
+/// here, and over 90 s once on the same machine under other engineers' builds.
+const SETTLE: Duration = Duration::from_secs(180);
 const SOCKETS: &str = "livestreamer_ws_sockets";
 
 /// Reads the observer's frames until the room's count is `count`.
