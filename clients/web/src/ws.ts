@@ -129,8 +129,12 @@ export class ReconnectingSocket {
 
 export interface BroadcastSocketHandlers {
   onFrame: (frame: WsFrame) => void;
-  /** Called when the socket opens again after a drop (time to refetch). */
-  onReconnect?: () => void;
+  /**
+   * Called each time the socket opens, the first time too: whatever happened before the room had
+   * this socket (between the page's first fetches and the upgrade, or while it was away) is only in
+   * REST, so this is the time to refetch.
+   */
+  onOpen?: (info: { reconnected: boolean }) => void;
 }
 
 /**
@@ -147,9 +151,7 @@ export function useBroadcastSocket(broadcastId: Id | undefined, handlers: Broadc
     const socket = new ReconnectingSocket({
       url: broadcastSocketUrl(broadcastId),
       onFrame: (f) => handlersRef.current.onFrame(f),
-      onOpen: ({ reconnected }) => {
-        if (reconnected) handlersRef.current.onReconnect?.();
-      },
+      onOpen: (info) => handlersRef.current.onOpen?.(info),
       onStatus: setStatus,
     });
     socket.start();

@@ -113,18 +113,24 @@ describe('BroadcastPage', () => {
     expect(screen.getByText(/just ended/)).toBeTruthy();
   });
 
-  it('shows history oldest first, live messages, its own posts, and refetches after a reconnect', async () => {
+  it('shows history oldest first, live messages, its own posts, and refetches on every open', async () => {
     let historyCalls = 0;
     const fetch = stubFetch(
       on('GET', '/api/v1/users/me', () => json(200, { results: { userId: 1, username: 'me' } })),
       on('GET', '/api/v1/broadcasts/7', () => json(200, { results: broadcast })),
       on('GET', '/api/v1/broadcasts/7/messages?limit=20', () => {
         historyCalls += 1;
-        const messages = historyCalls === 1 ? [message(2, 'second'), message(1, 'first')] : [message(4, 'while away')];
+        const pages = [
+          [message(2, 'second'), message(1, 'first')],
+          // Posted after the first fetch, before the socket was in the room: only REST has it.
+          [message(3, 'before the socket'), message(2, 'second')],
+          [message(5, 'while away')],
+        ];
+        const messages = pages[Math.min(historyCalls, pages.length) - 1];
         return json(200, { results: { nextCursor: null, messages } });
       }),
       on('POST', '/api/v1/broadcasts/7/messages', (init) =>
-        json(201, { results: { ...message(5, JSON.parse(init.body as string).message, 'me'), userId: 1 } }),
+        json(201, { results: { ...message(6, JSON.parse(init.body as string).message, 'me'), userId: 1 } }),
       ),
     );
     renderPage();
@@ -135,8 +141,10 @@ describe('BroadcastPage', () => {
 
     const ws = lastSocket();
     ws.open();
-    ws.send('chat:created_message', message(3, 'from the room'));
-    expect(texts()).toEqual(['first', 'second', 'from the room']);
+    await screen.findByText('before the socket');
+    expect(historyCalls).toBe(2);
+    ws.send('chat:created_message', message(4, 'from the room'));
+    expect(texts()).toEqual(['first', 'second', 'before the socket', 'from the room']);
 
     const user = userEvent.setup();
     await user.type(screen.getByLabelText('Message'), '  hello there  ');
@@ -154,7 +162,7 @@ describe('BroadcastPage', () => {
     lastSocket().open();
     vi.useRealTimers();
     await screen.findByText('while away');
-    expect(historyCalls).toBe(2);
-    expect(texts()).toEqual(['first', 'second', 'from the room', 'while away', 'hello there']);
+    expect(historyCalls).toBe(3);
+    expect(texts()).toEqual(['first', 'second', 'before the socket', 'from the room', 'while away', 'hello there']);
   });
 });

@@ -219,8 +219,9 @@ export default function BroadcastPage() {
   // hidden (an ended broadcast until its owner publishes it): the room refuses it then.
   const socketStatus = useBroadcastSocket(id && !loadError && !unpublished ? id : undefined, {
     onFrame,
-    // REST is the source of truth: whatever happened while the socket was away is in history.
-    onReconnect: () => {
+    // REST is the source of truth: what happened before the socket joined the room (after the first
+    // fetches, or while it was away) is only there. Merging by id makes the overlap harmless.
+    onOpen: () => {
       void loadHistory(false);
       void refetchBroadcast();
     },
