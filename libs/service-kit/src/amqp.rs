@@ -9,7 +9,7 @@
 
 use std::sync::{
     Arc,
-    atomic::{AtomicBool, Ordering},
+    atomic::{AtomicBool, AtomicU64, Ordering},
 };
 
 use futures_util::StreamExt;
@@ -79,7 +79,32 @@ pub const PUBLISH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 #[derive(Clone)]
 pub struct EventPublisher {
     bus: EventBus,
-    channel: Arc<Mutex<Option<(Connection, Channel)>>>,
+    channel: Arc<Mutex<Option<OpenChannel>>>,
+}
+
+/// The publisher's channel in confirm mode, numbered so a failed publish drops only the channel it
+/// used, not one another publisher opened since.
+struct OpenChannel {
+    connection: Connection,
+    channel: Channel,
+    number: u64,
+}
+
+impl OpenChannel {
+    async fn open(bus: &EventBus) -> Result<Self, lapin::Error> {
+        /// Numbers channels across every publisher of the process: unique is all that matters.
+        static OPENED: AtomicU64 = AtomicU64::new(0);
+        let (connection, channel) = bus.open_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        let number = OPENED.fetch_add(1, Ordering::Relaxed);
+        Ok(Self {
+            connection,
+            channel,
+            number,
+        })
+    }
 }
 
 impl EventPublisher {
@@ -125,23 +150,26 @@ impl EventPublisher {
         payload: &[u8],
         headers: &Option<FieldTable>,
     ) -> Result<(), PublishError> {
-        let mut guard = self.channel.lock().await;
-        if !guard.as_ref().is_some_and(|(c, _)| c.status().connected()) {
-            let (connection, channel) = self.bus.open_channel().await?;
-            channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await?;
-            *guard = Some((connection, channel));
-        }
-        let (_, channel) = guard.as_ref().expect("channel opened above");
         let mut properties = BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type("application/x-protobuf".into());
         if let Some(headers) = headers {
             properties = properties.with_headers(headers.clone());
         }
-        let result = async {
-            let confirm = channel
+        // The lock covers only handing the message to the channel, which keeps publishes in order;
+        // the confirms are awaited outside it, so concurrent publishers share one broker round trip
+        // instead of queueing for one each (a storm of presence changes made that the bottleneck).
+        let (number, sent) = {
+            let mut guard = self.channel.lock().await;
+            if !guard
+                .as_ref()
+                .is_some_and(|open| open.connection.status().connected())
+            {
+                *guard = Some(OpenChannel::open(&self.bus).await?);
+            }
+            let open = guard.as_ref().expect("channel opened above");
+            let sent = open
+                .channel
                 .basic_publish(
                     self.bus.exchange.as_str().into(),
                     routing_key.into(),
@@ -149,32 +177,45 @@ impl EventPublisher {
                     payload,
                     properties,
                 )
-                .await?
-                .await?;
-            match confirm {
-                Confirmation::Nack(_) => Err(PublishError::Nacked),
-                _ => Ok(()),
+                .await;
+            let number = open.number;
+            if sent.is_err() {
+                *guard = None;
             }
-        }
-        .await;
+            (number, sent?)
+        };
+        let result = match sent.await {
+            Ok(Confirmation::Nack(_)) => Err(PublishError::Nacked),
+            Ok(_) => Ok(()),
+            Err(error) => Err(PublishError::from(error)),
+        };
         if matches!(result, Err(PublishError::Broker(_))) {
-            *guard = None;
+            self.forget(number).await;
         }
         result
+    }
+
+    /// Drops the cached channel after a broker error, unless another publisher already replaced it.
+    async fn forget(&self, failed: u64) {
+        let mut guard = self.channel.lock().await;
+        if guard.as_ref().is_some_and(|open| open.number == failed) {
+            *guard = None;
+        }
     }
 
     /// A readiness check: the broker answers (connecting if needed).
     pub async fn ping(&self) -> Result<(), String> {
         let mut guard = self.channel.lock().await;
-        if guard.as_ref().is_some_and(|(c, _)| c.status().connected()) {
+        if guard
+            .as_ref()
+            .is_some_and(|open| open.connection.status().connected())
+        {
             return Ok(());
         }
-        let (connection, channel) = self.bus.open_channel().await.map_err(|e| e.to_string())?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
+        let open = OpenChannel::open(&self.bus)
             .await
             .map_err(|e| e.to_string())?;
-        *guard = Some((connection, channel));
+        *guard = Some(open);
         Ok(())
     }
 }
