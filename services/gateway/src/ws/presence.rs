@@ -62,7 +62,10 @@ impl Presence {
         let (members, details) = self.keys(room);
         let mut conn = self.redis.get().await?;
         let now = now_ms();
-        let (uuids,): (Vec<String>,) = redis::pipe()
+        let since = now - self.expiry_ms;
+        // Only the first few members and the count: a join must not cost the size of the room (5,000
+        // joins reading every member made a storm of joins quadratic).
+        let (count, uuids): (i64, Vec<String>) = redis::pipe()
             .zadd(&members, &client.uuid, now)
             .ignore()
             .hset(&details, &client.uuid, serde_json::to_string(client)?)
@@ -71,7 +74,8 @@ impl Presence {
             .ignore()
             .pexpire(&details, 2 * self.expiry_ms)
             .ignore()
-            .zrangebyscore(&members, now - self.expiry_ms, "+inf")
+            .zcount(&members, since, "+inf")
+            .zrangebyscore_limit(&members, since, "+inf", 0, MAX_LISTED_CLIENTS as isize)
             .query_async(&mut conn)
             .await?;
         // The newcomer first (it must find itself), then the others up to the bound.
@@ -83,7 +87,9 @@ impl Presence {
             .chain(others.cloned())
             .collect();
         let clients = Self::describe(&mut conn, &details, &listed).await?;
-        self.announce(room, client, true, uuids.len() as i64).await;
+        // The connection goes back to the pool before the broker round trip of the announcement.
+        drop(conn);
+        self.announce(room, client, true, count).await;
         Ok(clients)
     }
 
@@ -189,6 +195,7 @@ impl Presence {
             .zcount(&members, now_ms() - self.expiry_ms, "+inf")
             .query_async(&mut conn)
             .await?;
+        drop(conn);
         if removed == 1 {
             self.announce(room, client, false, count).await;
         }
