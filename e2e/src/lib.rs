@@ -201,6 +201,7 @@ pub async fn next_event(
 }
 
 pub mod audio;
+pub mod bench;
 pub mod traces;
 
 impl SignedInUser {
