@@ -137,7 +137,7 @@ fn a_chunk_boundary_inside_a_header_or_a_frame_is_mended() {
     assert_eq!(splitter.next_frame().as_deref(), Some(&frames[0][..]));
     assert_eq!(splitter.next_frame(), None);
     splitter.push(&stream[600..]);
-    let mut rest: Vec<_> = std::iter::from_fn(|| splitter.next_frame())
+    let rest: Vec<_> = std::iter::from_fn(|| splitter.next_frame())
         .map(|f| f.to_vec())
         .collect();
     assert_eq!(rest, frames[1..], "the push ended on the last frame's end");
