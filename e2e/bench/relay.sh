@@ -4,6 +4,7 @@
 #
 #   e2e/bench/relay.sh LISTENERS SECONDS     # e.g. e2e/bench/relay.sh 5000 60; RATE=500 per second
 #   RELAY_FAST_LISTENERS=true e2e/bench/relay.sh 5000 60   # the relay's experimental write loops
+#   SLOW_SHARE=0.05 e2e/bench/relay.sh 5000 60   # 5% of the listeners read at half speed, reported apart
 #
 # What it starts, and stops again on exit:
 # - release builds of auth, broadcasts-archive and stream-relay on ports 292xx, on the "it" stack's
@@ -21,8 +22,9 @@
 #
 # Then, for each server in turn (ours first): `relay-bench run` (e2e/relay-bench) streams a synthetic
 # 128 kbit/s source for 5 s, connects LISTENERS listeners at RATE per second over several processes and
-# loopback addresses, holds them SECONDS seconds, and reads the server's CPU time and RSS from /proc.
-# Everything runs on this one machine; the table it prints compares the two runs.
+# loopback addresses (SLOW_SHARE of them reading at half the stream's rate), holds them SECONDS seconds,
+# and reads the server's CPU time and RSS from /proc. Everything runs on this one machine; the table it
+# prints compares the runs, each of ours against Icecast's.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
@@ -30,6 +32,7 @@ cd "$ROOT"
 LISTENERS=${1:?usage: e2e/bench/relay.sh LISTENERS SECONDS}
 SECONDS_HELD=${2:?usage: e2e/bench/relay.sh LISTENERS SECONDS}
 RATE=${RATE:-500}
+SLOW_SHARE=${SLOW_SHARE:-0}
 ((LISTENERS > 0 && LISTENERS <= 40000)) || { echo "LISTENERS must be 1..40000" >&2; exit 2; }
 ((SECONDS_HELD > 0 && SECONDS_HELD <= 600)) || { echo "SECONDS must be 1..600" >&2; exit 2; }
 WORK=$(mktemp -d /tmp/ls-relay-bench.XXXXXX)
@@ -146,29 +149,34 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 
-bench=("$BIN/relay-bench" run --listeners "$LISTENERS" --seconds "$SECONDS_HELD" --rate "$RATE")
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+bench=("$BIN/relay-bench" run --listeners "$LISTENERS" --seconds "$SECONDS_HELD" --rate "$RATE"
+    --slow-share "$SLOW_SHARE")
+ours=(--source 127.0.0.1:29241 --source-path "/live/$USERNAME" --source-auth "$USERNAME:$KEY" --listen-path "/live/$USERNAME")
 relay_label=stream-relay
 [[ ${RELAY_FAST_LISTENERS:-false} == true ]] && relay_label="stream-relay (fast listeners)"
 log "our relay: $LISTENERS listeners"
-"${bench[@]}" --label "$relay_label" --server-pid "$RELAY_PID" \
-    --source 127.0.0.1:29241 --source-path "/live/$USERNAME" --source-auth "$USERNAME:$KEY" \
-    --listen 127.0.0.1:29240 --listen-path "/live/$USERNAME" --out "$WORK/relay.json"
+"${bench[@]}" --label "$relay_label" --server-pid "$RELAY_PID" "${ours[@]}" \
+    --listen 127.0.0.1:29240 --out "$WORK/relay.json"
+results=("$WORK/relay.json")
 log "icecast2: $LISTENERS listeners"
 "${bench[@]}" --label "icecast2 $(icecast2 -v | awk '{print $2}')" --server-pid "$ICECAST_PID" \
     --source 127.0.0.1:29300 --source-path /bench --source-auth "source:$ICE_PASSWORD" \
     --listen 127.0.0.1:29300 --listen-path /bench --out "$WORK/icecast.json"
+results+=("$WORK/icecast.json")
 
 cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
 mem=$(free -g | awk '/^Mem:/{print $2 " GiB"}')
 cat <<HEAD
 
 Date: $(date -u +%Y-%m-%dT%H:%MZ). Machine: $(nproc) cores ($cpu), $mem RAM (free -g); load before the
-run: $(cut -d' ' -f1-3 /proc/loadavg). Command: e2e/bench/relay.sh $LISTENERS $SECONDS_HELD (RATE=$RATE).
+run: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg). Command: e2e/bench/relay.sh $LISTENERS $SECONDS_HELD
+(RATE=$RATE SLOW_SHARE=$SLOW_SHARE).
 Load generator, both servers and the platform's other servers on this one machine; the servers measured
 one after the other.
 
 HEAD
-"$BIN/relay-bench" table "$WORK/relay.json" "$WORK/icecast.json"
+"$BIN/relay-bench" table "${results[@]}"
 if [[ -n ${KEEP_RESULTS:-} ]]; then
-    cp "$WORK/relay.json" "$WORK/icecast.json" "$KEEP_RESULTS"/
+    cp "${results[@]}" "$KEEP_RESULTS"/
 fi

@@ -2,13 +2,16 @@
 //!
 //! One `run` per server: a synthetic 128 kbit/s source ([`source`], frames of [`frames`]), then N
 //! listeners arriving at a steady rate, spread over worker processes ([`listeners`]) and loopback
-//! addresses, while the server's CPU time and RSS are read from /proc ([`proc`]). `table` prints two
-//! runs side by side ([`table`]).
+//! addresses, a share of them optionally reading at half speed ([`pace`]), while the server's CPU time
+//! and RSS are read from /proc ([`proc`]; summed over its processes, e.g. two relay replicas). `table`
+//! prints runs side by side ([`table`]).
 
 pub mod frames;
 pub mod histogram;
 pub mod listeners;
+pub mod pace;
 pub mod proc;
+mod response;
 pub mod source;
 pub mod table;
 
@@ -21,7 +24,13 @@ pub struct RunResult {
     pub listeners: u64,
     pub rate: f64,
     pub seconds: u64,
+    /// The listeners that read at the stream's rate (all of them unless `slow_share` > 0).
     pub listeners_report: listeners::Report,
+    /// The share of listeners that read at half speed, and what they saw.
+    #[serde(default)]
+    pub slow_share: f64,
+    #[serde(default)]
+    pub slow_report: listeners::Report,
     /// Frames the source sent over the whole run, and whether its connection held to the end.
     pub source_frames: u64,
     pub source_held: bool,
@@ -34,4 +43,11 @@ pub struct RunResult {
     pub rss_before_kib: u64,
     pub rss_end_kib: u64,
     pub rss_peak_kib: u64,
+}
+
+impl RunResult {
+    /// Listeners connected (HTTP 200), steady and slow.
+    pub fn connected(&self) -> u64 {
+        self.listeners_report.connected + self.slow_report.connected
+    }
 }

@@ -4,7 +4,9 @@
 //! What a listener measures: time to first byte (from the start of its connect to the first byte of
 //! the body), whether that byte begins a frame header, the live-edge lag (receive time minus the
 //! source's send time) of every frame the source sent after the response head arrived (earlier
-//! frames are the burst), gaps in the sequence numbers, and whether the server closed on it early.
+//! frames are the burst), gaps in the sequence numbers, and whether the server closed on it early
+//! (then when, and how far behind the live edge it was). Half-speed listeners ([`crate::pace`]) are
+//! reported apart.
 
 use std::{
     net::{Ipv4Addr, SocketAddr, SocketAddrV4},
@@ -17,7 +19,12 @@ use tokio::{
     net::{TcpSocket, TcpStream},
 };
 
-use crate::{frames, histogram::Histogram};
+use crate::{
+    frames,
+    histogram::Histogram,
+    pace::{self, Pace},
+    response::Reader,
+};
 
 /// What one worker was asked to do.
 #[derive(Debug, Clone)]
@@ -33,6 +40,32 @@ pub struct Plan {
     pub addresses: u64,
     pub start_ns: u64,
     pub end_ns: u64,
+    /// The share of listeners that read at half speed ([`pace::is_slow`]).
+    pub slow_share: f64,
+}
+
+/// The listeners of one or more workers: those that read at the stream's rate, and the half-speed ones.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Reports {
+    pub steady: Report,
+    pub slow: Report,
+}
+
+impl Reports {
+    pub fn merge(&mut self, other: &Reports) {
+        self.steady.merge(&other.steady);
+        self.slow.merge(&other.slow);
+    }
+}
+
+/// A listener whose connection ended before the run did.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Disconnect {
+    /// Seconds from the start of its connect to the end of its connection.
+    pub after_s: f64,
+    /// How far behind the live edge it was then: the age of the last frame it had received, in seconds
+    /// (at 16,000 B/s, one second is 16,000 bytes the server or the sockets still held for it).
+    pub behind_s: f64,
 }
 
 /// What the listeners of one or more workers saw.
@@ -55,6 +88,12 @@ pub struct Report {
     pub bytes: u64,
     pub ttfb: Histogram,
     pub lag: Histogram,
+    /// Every unintended disconnect, when and how far behind.
+    #[serde(default)]
+    pub disconnects: Vec<Disconnect>,
+    /// For the listeners still connected at the end: the age of the last frame they had received.
+    #[serde(default)]
+    pub behind_at_end: Histogram,
 }
 
 impl Report {
@@ -73,11 +112,13 @@ impl Report {
         self.bytes += other.bytes;
         self.ttfb.merge(&other.ttfb);
         self.lag.merge(&other.lag);
+        self.disconnects.extend_from_slice(&other.disconnects);
+        self.behind_at_end.merge(&other.behind_at_end);
     }
 }
 
-/// Runs every listener of `plan` on this thread; their reports merged.
-pub async fn run(plan: Plan) -> Report {
+/// Runs every listener of `plan` on this thread; their reports merged, steady and slow apart.
+pub async fn run(plan: Plan) -> Reports {
     let local = tokio::task::LocalSet::new();
     local
         .run_until(async {
@@ -85,12 +126,19 @@ pub async fn run(plan: Plan) -> Report {
             for k in 0..plan.listeners {
                 let number = plan.first + k * plan.step;
                 let plan = plan.clone();
-                tasks.push(tokio::task::spawn_local(listener(plan, number)));
+                let slow = pace::is_slow(number, plan.slow_share);
+                let task = tokio::task::spawn_local(listener(plan, number, slow));
+                tasks.push((slow, task));
             }
-            let mut total = Report::default();
-            for task in tasks {
+            let mut total = Reports::default();
+            for (slow, task) in tasks {
                 if let Ok(report) = task.await {
-                    total.merge(&report);
+                    let group = if slow {
+                        &mut total.slow
+                    } else {
+                        &mut total.steady
+                    };
+                    group.merge(&report);
                 }
             }
             total
@@ -115,7 +163,7 @@ async fn connect(plan: &Plan, number: u64) -> std::io::Result<TcpStream> {
     socket.connect(plan.server).await
 }
 
-async fn listener(plan: Plan, number: u64) -> Report {
+async fn listener(plan: Plan, number: u64, slow: bool) -> Report {
     let mut report = Report {
         asked: 1,
         ..Report::default()
@@ -144,7 +192,15 @@ async fn listener(plan: Plan, number: u64) -> Report {
         return report;
     }
     let mut reader = Reader::new(began);
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut buf = vec![
+        0u8;
+        if slow {
+            pace::SLOW_READ_BYTES
+        } else {
+            16 * 1024
+        }
+    ];
+    let mut pace = slow.then(Pace::new);
     let ended_early = loop {
         let read = tokio::select! {
             read = stream.read(&mut buf) => read,
@@ -156,195 +212,33 @@ async fn listener(plan: Plan, number: u64) -> Report {
                 if reader.feed(&buf[..n], &mut report).is_err() {
                     break true;
                 }
+                if let Some(pace) = &mut pace {
+                    let next = sleep_until_ns(pace.after_read(n, frames::now_ns()));
+                    tokio::select! {
+                        _ = next => {}
+                        _ = &mut until => break false,
+                    }
+                }
             }
         }
     };
     if reader.status_ok {
         report.connected = 1;
+        let now = frames::now_ns();
+        let behind_ns = reader
+            .last_sent_ns
+            .map_or(0, |sent| now.saturating_sub(sent));
         if ended_early {
             report.disconnected = 1;
+            report.disconnects.push(Disconnect {
+                after_s: now.saturating_sub(began) as f64 / 1e9,
+                behind_s: behind_ns as f64 / 1e9,
+            });
+        } else {
+            report.behind_at_end.record(behind_ns / 1_000);
         }
     } else {
         report.refused_status = 1;
     }
     report
-}
-
-/// Turns the bytes of one response into measurements: head, optional chunked framing, frames.
-struct Reader {
-    began_ns: u64,
-    head: Vec<u8>,
-    in_body: bool,
-    status_ok: bool,
-    /// Chunked framing (hyper's answer to HTTP/1.1): bytes left in the current chunk, or `None`
-    /// while a chunk-size line is being read.
-    chunked: bool,
-    chunk_left: Option<usize>,
-    size_line: Vec<u8>,
-    /// Body bytes not yet cut into frames.
-    pending: Vec<u8>,
-    head_at_ns: u64,
-    first_seen: bool,
-    synced: bool,
-    last_seq: Option<u64>,
-}
-
-#[derive(Debug)]
-struct BadResponse;
-
-impl Reader {
-    fn new(began_ns: u64) -> Self {
-        Self {
-            began_ns,
-            head: Vec::new(),
-            in_body: false,
-            status_ok: false,
-            chunked: false,
-            chunk_left: None,
-            size_line: Vec::new(),
-            pending: Vec::with_capacity(4096),
-            head_at_ns: 0,
-            first_seen: false,
-            synced: false,
-            last_seq: None,
-        }
-    }
-
-    fn feed(&mut self, mut data: &[u8], report: &mut Report) -> Result<(), BadResponse> {
-        let now = frames::now_ns();
-        report.bytes += data.len() as u64;
-        if !self.in_body {
-            self.head.extend_from_slice(data);
-            let Some(end) = self.head.windows(4).position(|w| w == b"\r\n\r\n") else {
-                return if self.head.len() > 64 * 1024 {
-                    Err(BadResponse)
-                } else {
-                    Ok(())
-                };
-            };
-            let head = String::from_utf8_lossy(&self.head[..end]).to_ascii_lowercase();
-            let status = head.split_whitespace().nth(1).unwrap_or("");
-            if status != "200" {
-                return Err(BadResponse);
-            }
-            self.status_ok = true;
-            self.chunked = head.contains("transfer-encoding: chunked");
-            self.in_body = true;
-            self.head_at_ns = now;
-            let rest = self.head.split_off(end + 4);
-            self.head = Vec::new();
-            return self.body(&rest, now, report);
-        }
-        if !self.chunked {
-            return self.body(data, now, report);
-        }
-        while !data.is_empty() {
-            match self.chunk_left {
-                Some(0) => {
-                    // the CRLF after a chunk's data
-                    self.size_line.push(data[0]);
-                    data = &data[1..];
-                    if self.size_line.ends_with(b"\r\n") {
-                        self.size_line.clear();
-                        self.chunk_left = None;
-                    }
-                }
-                Some(left) => {
-                    let n = left.min(data.len());
-                    let (chunk, rest) = data.split_at(n);
-                    self.frames(chunk, now, report);
-                    self.chunk_left = Some(left - n);
-                    data = rest;
-                }
-                None => {
-                    self.size_line.push(data[0]);
-                    data = &data[1..];
-                    if self.size_line.ends_with(b"\r\n") {
-                        let line = String::from_utf8_lossy(&self.size_line);
-                        let size = line.trim().split(';').next().unwrap_or("");
-                        let size = usize::from_str_radix(size, 16).map_err(|_| BadResponse)?;
-                        self.size_line.clear();
-                        if size == 0 {
-                            return Err(BadResponse); // the body ended
-                        }
-                        self.chunk_left = Some(size);
-                    } else if self.size_line.len() > 64 {
-                        return Err(BadResponse);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn body(&mut self, data: &[u8], now: u64, report: &mut Report) -> Result<(), BadResponse> {
-        if self.chunked {
-            // The head's read may have carried the start of the chunked body: run it through.
-            self.in_body = true;
-            let data = data.to_vec();
-            report.bytes -= data.len() as u64; // counted once, in `feed` below
-            return self.feed(&data, report);
-        }
-        self.frames(data, now, report);
-        Ok(())
-    }
-
-    fn frames(&mut self, data: &[u8], now: u64, report: &mut Report) {
-        if data.is_empty() {
-            return;
-        }
-        self.pending.extend_from_slice(data);
-        if !self.first_seen && self.pending.len() >= 4 {
-            self.first_seen = true;
-            report
-                .ttfb
-                .record(now.saturating_sub(self.began_ns) / 1_000);
-            if livestreamer_mp3::FrameHeader::parse(&self.pending).is_some() {
-                report.first_on_header = 1;
-            } else {
-                report.first_mid_frame = 1;
-            }
-        }
-        let mut at = 0;
-        loop {
-            if !self.synced {
-                match frames::find(&self.pending[at..]) {
-                    Some(offset) => {
-                        at += offset;
-                        self.synced = true;
-                    }
-                    None => {
-                        // keep a possible frame start that is still incomplete
-                        at = self.pending.len().saturating_sub(frames::FRAME_LEN);
-                        break;
-                    }
-                }
-            }
-            if self.pending.len() - at < frames::FRAME_LEN {
-                break;
-            }
-            match frames::read(&self.pending[at..]) {
-                Some((seq, sent_ns)) => {
-                    report.frames += 1;
-                    if let Some(last) = self.last_seq
-                        && seq != last + 1
-                    {
-                        report.gaps += 1;
-                        report.missed_frames += seq.saturating_sub(last + 1);
-                    }
-                    self.last_seq = Some(seq);
-                    if sent_ns >= self.head_at_ns {
-                        report.lag.record(now.saturating_sub(sent_ns) / 1_000);
-                    }
-                    at += frames::FRAME_LEN;
-                }
-                None => {
-                    report.resyncs += 1;
-                    self.synced = false;
-                    at += 1;
-                }
-            }
-        }
-        self.pending.drain(..at);
-    }
 }

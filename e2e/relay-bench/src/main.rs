@@ -1,4 +1,4 @@
-//! `relay-bench run …` measures one server; `relay-bench table OURS.json THEIRS.json` prints two runs
+//! `relay-bench run …` measures one server; `relay-bench table OURS.json … THEIRS.json` prints runs
 //! side by side; `relay-bench worker …` is one listener process (started by `run`).
 //! e2e/bench/relay.sh starts the servers and calls these; see there.
 
@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use relay_bench::{
     RunResult, frames,
-    listeners::{self, Plan, Report},
+    listeners::{self, Plan, Reports},
     proc, source, table,
 };
 use tokio::io::AsyncReadExt;
@@ -34,8 +34,11 @@ enum Command {
     Run(RunArgs),
     /// One worker process's listeners (started by `run`); prints its report as JSON.
     Worker(WorkerArgs),
-    /// Prints two runs' results side by side: ours first, then the comparison.
-    Table { ours: String, theirs: String },
+    /// Prints runs' results side by side: ours first, the comparison last (ratios are to it).
+    Table {
+        #[arg(num_args = 2.., required = true)]
+        runs: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -43,9 +46,10 @@ struct RunArgs {
     /// A name for the server in the table.
     #[arg(long)]
     label: String,
-    /// The server's process id, for CPU time and RSS.
-    #[arg(long)]
-    server_pid: u32,
+    /// The server's process id, for CPU time and RSS; repeated for a server of several processes
+    /// (two relay replicas), whose figures are added up.
+    #[arg(long, required = true)]
+    server_pid: Vec<u32>,
     /// Where the source connects, its mount path and `user:password`.
     #[arg(long)]
     source: SocketAddr,
@@ -66,6 +70,9 @@ struct RunArgs {
     /// How long every listener stays connected once all have arrived (the hold window).
     #[arg(long)]
     seconds: u64,
+    /// The share of listeners (0..1) that read at half the stream's rate, reported apart.
+    #[arg(long, default_value_t = 0.0)]
+    slow_share: f64,
     /// Seconds of source audio before the first listener (fills the server's burst buffer).
     #[arg(long, default_value_t = 5)]
     warmup: u64,
@@ -100,6 +107,8 @@ struct WorkerArgs {
     start_ns: u64,
     #[arg(long)]
     end_ns: u64,
+    #[arg(long, default_value_t = 0.0)]
+    slow_share: f64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -120,17 +129,19 @@ fn main() -> anyhow::Result<()> {
                 addresses: args.addresses.max(1),
                 start_ns: args.start_ns,
                 end_ns: args.end_ns,
+                slow_share: args.slow_share,
             };
             let report = runtime.block_on(listeners::run(plan));
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }
-        Command::Table { ours, theirs } => {
-            let read = |path: &str| -> anyhow::Result<RunResult> {
+        Command::Table { runs } => {
+            let read = |path: &String| -> anyhow::Result<RunResult> {
                 let text = std::fs::read_to_string(path).with_context(|| format!("read {path}"))?;
                 Ok(serde_json::from_str(&text)?)
             };
-            print!("{}", table::render(&read(&ours)?, &read(&theirs)?));
+            let runs = runs.iter().map(read).collect::<anyhow::Result<Vec<_>>>()?;
+            print!("{}", table::render(&runs));
             Ok(())
         }
     }
@@ -145,7 +156,7 @@ async fn sleep_until_ns(at_ns: u64) {
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let ticks = proc::clock_ticks();
-    let pid = args.server_pid;
+    let pids = &args.server_pid;
     let source = source::connect(args.source, &args.source_path, &args.source_auth).await?;
     let sent = Arc::new(AtomicU64::new(0));
     let mut source_task = tokio::spawn(source::stream(source, sent.clone()));
@@ -155,8 +166,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     );
     tokio::time::sleep(Duration::from_secs(args.warmup)).await;
 
-    let rss_before = proc::rss_kib(pid)?;
-    let cpu_start = proc::cpu_seconds(pid, ticks)?;
+    let rss_before = proc::rss_kib_of(pids)?;
+    let cpu_start = proc::cpu_seconds_of(pids, ticks)?;
     let start_ns = frames::now_ns() + 500_000_000;
     let ramp_ns = (args.listeners as f64 * 1e9 / args.rate) as u64;
     // every listener has tried to connect one second after the last arrival; then the hold window
@@ -180,6 +191,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             .args(["--addresses", &args.addresses.to_string()])
             .args(["--start-ns", &start_ns.to_string()])
             .args(["--end-ns", &end_ns.to_string()])
+            .args(["--slow-share", &args.slow_share.to_string()])
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -198,16 +210,16 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     loop {
         let now = frames::now_ns();
         if now >= end_ns.saturating_sub(200_000_000) {
-            cpu_end = proc::cpu_seconds(pid, ticks)?;
-            rss_end = proc::rss_kib(pid)?;
+            cpu_end = proc::cpu_seconds_of(pids, ticks)?;
+            rss_end = proc::rss_kib_of(pids)?;
             rss_peak = rss_peak.max(rss_end);
             break;
         }
         if cpu_hold_start.is_none() && now >= hold_ns {
-            cpu_hold_start = Some(proc::cpu_seconds(pid, ticks)?);
+            cpu_hold_start = Some(proc::cpu_seconds_of(pids, ticks)?);
             eprintln!("{}: hold window begins", args.label);
         }
-        rss_peak = rss_peak.max(proc::rss_kib(pid).unwrap_or(0));
+        rss_peak = rss_peak.max(proc::rss_kib_of(pids).unwrap_or(0));
         if source_task.is_finished() {
             break;
         }
@@ -223,7 +235,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         eprintln!("{}: the source failed: {error:#}", args.label);
     }
 
-    let mut total = Report::default();
+    let mut total = Reports::default();
     for mut child in children {
         let mut stdout = child.stdout.take().context("worker stdout")?;
         let mut text = String::new();
@@ -232,7 +244,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         if !status.success() {
             bail!("a worker failed: {status}");
         }
-        let report: Report = serde_json::from_str(text.trim())
+        let report: Reports = serde_json::from_str(text.trim())
             .with_context(|| format!("a worker's report: {text}"))?;
         total.merge(&report);
     }
@@ -243,7 +255,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         listeners: args.listeners,
         rate: args.rate,
         seconds: args.seconds,
-        listeners_report: total,
+        listeners_report: total.steady,
+        slow_share: args.slow_share,
+        slow_report: total.slow,
         source_frames: sent.load(Ordering::Relaxed),
         source_held,
         cpu_hold_s: cpu_end - hold_start,
@@ -267,5 +281,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         table::cpu_us_per_listener_second(&result),
         table::kib_per_listener(&result),
     );
+    let slow = &result.slow_report;
+    if slow.asked > 0 {
+        eprintln!(
+            "{}: half-speed listeners: connected {}/{}, dropped {}, still connected at the end {}",
+            args.label, slow.connected, slow.asked, slow.disconnected, slow.behind_at_end.total,
+        );
+    }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! A server's CPU time and resident memory, from /proc.
+//! A server's CPU time and resident memory, from /proc; for a server of several processes (two relay
+//! replicas), the sums.
 
 use anyhow::Context;
 
@@ -39,4 +40,14 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .nth(1)
         .context("a number")?
         .parse()?)
+}
+
+/// CPU seconds of every process in `pids`, added up.
+pub fn cpu_seconds_of(pids: &[u32], ticks: f64) -> anyhow::Result<f64> {
+    pids.iter().map(|&pid| cpu_seconds(pid, ticks)).sum()
+}
+
+/// Resident memory of every process in `pids`, added up, in KiB.
+pub fn rss_kib_of(pids: &[u32]) -> anyhow::Result<u64> {
+    pids.iter().map(|&pid| rss_kib(pid)).sum()
 }
