@@ -5,6 +5,7 @@
 #   e2e/bench/relay.sh LISTENERS SECONDS     # e.g. e2e/bench/relay.sh 5000 60; RATE=500 per second
 #   RELAY_FAST_LISTENERS=true e2e/bench/relay.sh 5000 60   # the relay's experimental write loops
 #   SLOW_SHARE=0.05 e2e/bench/relay.sh 5000 60   # 5% of the listeners read at half speed, reported apart
+#   REPLICA=1 e2e/bench/relay.sh 5000 60         # ours measured twice: direct, then through a replica
 #
 # What it starts, and stops again on exit:
 # - release builds of auth, broadcasts-archive and stream-relay on ports 292xx, on the "it" stack's
@@ -17,6 +18,11 @@
 #   authorized by broadcasts-archive), so the relay runs as in production: recording to disk,
 #   listener counts in Redis, stream.stats on RabbitMQ. Listeners GET /live/USER on the relay's HTTP
 #   port directly (no nginx in front, as for Icecast).
+# - with REPLICA=1, a second stream-relay (ports 29250/29251, same database, Redis prefix, exchange and
+#   recordings folder: a replica as operations.md describes). After the direct run, ours is measured
+#   again with the source on the first relay and the listeners on the second, which holds no source:
+#   their audio goes source → relay A → Redis pub/sub → relay B's mirror → listeners. CPU and RSS of
+#   that run are both relays' added up.
 # - icecast2 (Debian's; installed when missing) as user icecast2 on 127.0.0.1:29300, mount /bench,
 #   burst-size 65536, queue-size 524288, a client limit above LISTENERS, a source password.
 #
@@ -33,6 +39,7 @@ LISTENERS=${1:?usage: e2e/bench/relay.sh LISTENERS SECONDS}
 SECONDS_HELD=${2:?usage: e2e/bench/relay.sh LISTENERS SECONDS}
 RATE=${RATE:-500}
 SLOW_SHARE=${SLOW_SHARE:-0}
+REPLICA=${REPLICA:-0}
 ((LISTENERS > 0 && LISTENERS <= 40000)) || { echo "LISTENERS must be 1..40000" >&2; exit 2; }
 ((SECONDS_HELD > 0 && SECONDS_HELD <= 600)) || { echo "SECONDS must be 1..600" >&2; exit 2; }
 WORK=$(mktemp -d /tmp/ls-relay-bench.XXXXXX)
@@ -84,6 +91,11 @@ mkdir -p "$WORK/recordings"
 start relay "${common_env[@]}" RELAY_LISTEN=127.0.0.1:29240 RELAY_SOURCE_LISTEN=127.0.0.1:29241 \
     RELAY_RECORDINGS_DIR="$WORK/recordings" RELAY_BURST_BYTES=65536 RELAY_QUEUE_BYTES=524288 "$BIN/stream-relay"
 RELAY_PID=$LAST_PID
+if [[ $REPLICA == 1 ]]; then
+    start relay-b "${common_env[@]}" RELAY_LISTEN=127.0.0.1:29250 RELAY_SOURCE_LISTEN=127.0.0.1:29251 \
+        RELAY_RECORDINGS_DIR="$WORK/recordings" RELAY_BURST_BYTES=65536 RELAY_QUEUE_BYTES=524288 "$BIN/stream-relay"
+    REPLICA_PID=$LAST_PID
+fi
 
 log "giving $USERNAME a stream key"
 KEY=bench-key-$$-$RANDOM$RANDOM
@@ -94,9 +106,11 @@ done
 psql "$DB_URL" -qc "INSERT INTO auth.stream_keys (user_id, key_hash)
     SELECT user_id, sha256(convert_to('$KEY', 'UTF8')) FROM auth.users WHERE username = '$USERNAME'" >/dev/null ||
     { tail -n 20 "$WORK"/*.log >&2; log "auth did not create $USERNAME"; exit 1; }
-for _ in $(seq 150); do
-    [[ $(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:29240/readyz) == 200 ]] && break
-    sleep 0.2
+for port in 29240 $([[ $REPLICA == 1 ]] && echo 29250); do
+    for _ in $(seq 150); do
+        [[ $(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/readyz) == 200 ]] && break
+        sleep 0.2
+    done
 done
 
 log "starting icecast2 (burst 64 KiB, queue 512 KiB) as user icecast2"
@@ -159,6 +173,12 @@ log "our relay: $LISTENERS listeners"
 "${bench[@]}" --label "$relay_label" --server-pid "$RELAY_PID" "${ours[@]}" \
     --listen 127.0.0.1:29240 --out "$WORK/relay.json"
 results=("$WORK/relay.json")
+if [[ $REPLICA == 1 ]]; then
+    log "our relay through a replica: source on relay A, $LISTENERS listeners on relay B"
+    "${bench[@]}" --label "$relay_label via a replica" --server-pid "$RELAY_PID" --server-pid "$REPLICA_PID" \
+        "${ours[@]}" --listen 127.0.0.1:29250 --out "$WORK/replica.json"
+    results+=("$WORK/replica.json")
+fi
 log "icecast2: $LISTENERS listeners"
 "${bench[@]}" --label "icecast2 $(icecast2 -v | awk '{print $2}')" --server-pid "$ICECAST_PID" \
     --source 127.0.0.1:29300 --source-path /bench --source-auth "source:$ICE_PASSWORD" \
@@ -171,7 +191,7 @@ cat <<HEAD
 
 Date: $(date -u +%Y-%m-%dT%H:%MZ). Machine: $(nproc) cores ($cpu), $mem RAM (free -g); load before the
 run: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg). Command: e2e/bench/relay.sh $LISTENERS $SECONDS_HELD
-(RATE=$RATE SLOW_SHARE=$SLOW_SHARE).
+(RATE=$RATE SLOW_SHARE=$SLOW_SHARE REPLICA=$REPLICA).
 Load generator, both servers and the platform's other servers on this one machine; the servers measured
 one after the other.
 
