@@ -36,6 +36,7 @@ const LAPTOP = { width: 1280, height: 800 };
 const figures = {};
 const consoleErrors = [];
 // Failures the suite provokes on purpose (the browser logs every 4xx of a fetch as a console error).
+// An entry with `while` is expected only while that holds.
 const expectedHttpErrors = [{ status: 401, path: '/api/v1/users/me' }];
 
 function unique(prefix) {
@@ -49,10 +50,16 @@ function randomAddress() {
 }
 
 function isExpected(msg) {
-  const m = /status of (\d{3})/.exec(msg.text);
-  if (!m || !msg.url) return false;
-  const path = new URL(msg.url, BASE).pathname;
-  return expectedHttpErrors.some((e) => e.status === Number(m[1]) && path.startsWith(e.path));
+  // A fetch: "... responded with a status of 404 ..." at the resource's URL; a WebSocket: "WebSocket
+  // connection to 'ws://…/ws/7' failed: … Unexpected response code: 404" at the script's URL.
+  const fetched = /status of (\d{3})/.exec(msg.text);
+  const socket = /WebSocket connection to '([^']+)' failed: .*response code: (\d{3})/.exec(msg.text);
+  const [status, url] = fetched ? [fetched[1], msg.url] : socket ? [socket[2], socket[1]] : [];
+  if (!status || !url) return false;
+  const path = new URL(url, BASE).pathname;
+  return expectedHttpErrors.some(
+    (e) => e.status === Number(status) && path.startsWith(e.path) && (e.while?.() ?? true),
+  );
 }
 
 let browser;
@@ -450,6 +457,12 @@ step(
 step(
   'the stream ends; once published, the recording plays and seeks',
   async () => {
+    // From the end until the owner publishes it, the broadcast is hidden: a page that refetches it
+    // then (the listener's socket opening as the stream ends, say) is rightly told 404.
+    let hidden = true;
+    for (const path of [`/api/v1/broadcasts/${broadcastId}`, `/ws/${broadcastId}`]) {
+      expectedHttpErrors.push({ status: 404, path, while: () => hidden });
+    }
     stream.child.kill('SIGINT');
     const r = await stream.done;
     assert(r.code === 0, `the CLI exited ${r.code} ${r.signal ?? ''}: ${r.output}`);
@@ -462,6 +475,7 @@ step(
     const item = dj.page.locator(`li[data-broadcast-id="${broadcastId}"]`);
     await item.getByRole('button', { name: /^Publish/ }).click({ timeout: 30_000 });
     await item.getByText('Public', { exact: true }).waitFor();
+    hidden = false;
 
     await waitFor(
       'the recording on the listener page',
