@@ -92,3 +92,69 @@ async fn a_sign_up_is_one_trace_from_the_gateway_to_the_mailer() -> anyhow::Resu
     }
     Ok(())
 }
+
+/// The hops of a DJ going live: the relay's request span, its calls to auth and broadcasts-archive,
+/// and theirs.
+const GO_LIVE_HOPS: &[(&str, &str, &str)] = &[
+    ("stream-relay", "server", "PUT /api/v1/users/me/stream"),
+    ("stream-relay", "client", "Auth/ResolveSession"),
+    ("auth", "server", "Auth/ResolveSession"),
+    ("stream-relay", "client", "GoLiveNow"),
+    ("broadcasts-archive", "server", "GoLiveNow"),
+];
+
+#[tokio::test]
+async fn going_live_continues_the_sources_trace_through_the_relay() -> anyhow::Result<()> {
+    let platform = Platform::from_env();
+    let sink = TraceSink::from_env();
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let source_span = uuid::Uuid::new_v4().simple().to_string()[..16].to_owned();
+    let dj = platform.signed_in_user("tracedj").await?;
+
+    let headers = format!(
+        "Cookie: {}\r\nice-name: Traced session\r\ntraceparent: 00-{trace_id}-{source_span}-01\r\n",
+        dj.cookie
+    );
+    let url = platform.url("/api/v1/users/me/stream");
+    let options = [
+        "-t",
+        "2",
+        "-method",
+        "PUT",
+        "-content_type",
+        "audio/mpeg",
+        "-headers",
+        &headers,
+    ];
+    let mut ffmpeg = e2e::audio::ffmpeg_source(&options, &url)?;
+    assert!(
+        ffmpeg.wait().await?.success(),
+        "ffmpeg streamed without error"
+    );
+
+    let spans = sink
+        .wait_for(&trace_id, Duration::from_secs(20), |spans| {
+            GO_LIVE_HOPS.iter().all(|hop| find(spans, hop).is_some())
+        })
+        .await?;
+    let listing = format!("{spans:#?}");
+    for hop in GO_LIVE_HOPS {
+        let span = find(&spans, hop)
+            .unwrap_or_else(|| panic!("no {hop:?} span in the trace {trace_id}: {listing}"));
+        let (chain, top) = ancestors(&spans, span);
+        assert_eq!(
+            top, source_span,
+            "{hop:?} is not under the source's span: {chain:#?}"
+        );
+    }
+    let relay = find(&spans, &GO_LIVE_HOPS[0]).expect("found above");
+    for callee in [&GO_LIVE_HOPS[2], &GO_LIVE_HOPS[4]] {
+        let span = find(&spans, callee).expect("found above");
+        let (chain, _) = ancestors(&spans, span);
+        assert!(
+            chain.iter().any(|s| s.span_id == relay.span_id),
+            "{callee:?} does not descend from the relay's request span: {chain:#?}"
+        );
+    }
+    Ok(())
+}

@@ -13,7 +13,7 @@
 
 use axum::{
     extract::Request,
-    http::{HeaderMap, HeaderName, HeaderValue},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::Response,
 };
@@ -36,23 +36,37 @@ pub async fn server_span(request: Request, next: Next) -> Response {
     if !is_exporting() || UNTRACED_PATHS.contains(&request.uri().path()) {
         return next.run(request).await;
     }
-    let name = span_name(&request);
+    let span = request_span(&span_name(&request), request.method(), request.headers());
+    let response = next.run(request).instrument(span.clone()).await;
+    record_status(&span, response.status());
+    response
+}
+
+/// A server span named `name` (`PUT /live/{username}`) continuing the `traceparent` in `headers`,
+/// for a server that does not go through [`server_span`]: the relay's own hyper loop.
+/// `Span::none()` when tracing is off.
+pub fn request_span(name: &str, method: &Method, headers: &HeaderMap) -> Span {
+    if !is_exporting() {
+        return Span::none();
+    }
     let span = tracing::info_span!(
         "request",
         otel.name = %name,
         otel.kind = "server",
-        http.request.method = %request.method(),
+        http.request.method = %method,
         http.response.status_code = field::Empty,
         otel.status_code = field::Empty,
     );
-    set_remote_parent(&span, &HeaderExtractor(request.headers()));
-    let response = next.run(request).instrument(span.clone()).await;
-    let status = response.status();
+    set_remote_parent(&span, &HeaderExtractor(headers));
+    span
+}
+
+/// Notes the response's status on a [`request_span`].
+pub fn record_status(span: &Span, status: StatusCode) {
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
     }
-    response
 }
 
 /// `POST /api/v1/users` for a route, `livestreamer.auth.v1.Auth/SignUp` for a gRPC method.

@@ -14,6 +14,7 @@ use http::{HeaderMap, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::{
     AppState,
@@ -75,15 +76,18 @@ async fn stream(
         ),
     };
     let started = Instant::now();
-    let streaming = tokio::spawn(async move {
-        let (source, resumed) = source::attach(&state, credentials, destination).await?;
-        let broadcast_id = source.broadcast_id();
-        let body = body.into_data_stream();
-        let (bytes, end) = source
-            .stream(body, SourceEnd::Finished, &state.shutdown)
-            .await;
-        Ok::<_, RelayError>((broadcast_id, bytes, end, resumed))
-    });
+    let streaming = tokio::spawn(
+        async move {
+            let (source, resumed) = source::attach(&state, credentials, destination).await?;
+            let broadcast_id = source.broadcast_id();
+            let body = body.into_data_stream();
+            let (bytes, end) = source
+                .stream(body, SourceEnd::Finished, &state.shutdown)
+                .await;
+            Ok::<_, RelayError>((broadcast_id, bytes, end, resumed))
+        }
+        .in_current_span(),
+    );
     let (broadcast_id, bytes, end, resumed) = streaming
         .await
         .map_err(|_| RelayError::Unavailable("The stream ended unexpectedly".into()))??;

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::json;
+use service_kit::trace_context;
 use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, Span};
 
 use crate::{
     AppState,
@@ -55,6 +57,18 @@ impl Route {
             ["api", "v1", "broadcasts", id, "recording"] => Some(Self::Recording(parse_id(id)?)),
             ["live", username] if is_username(username) => Some(Self::Live((*username).to_owned())),
             _ => None,
+        }
+    }
+
+    /// The route's path template, a span's name; `None` for the probes, which are not traced.
+    fn template(&self) -> Option<&'static str> {
+        match self {
+            Self::Healthz | Self::Readyz | Self::Metrics => None,
+            Self::Ingest(_) => Some("/api/v1/users/me/broadcasts/{id}/stream"),
+            Self::GoLiveNow => Some("/api/v1/users/me/stream"),
+            Self::Listen(_) => Some("/api/v1/broadcasts/{id}/stream"),
+            Self::Live(_) => Some("/live/{username}"),
+            Self::Recording(_) => Some("/api/v1/broadcasts/{id}/recording"),
         }
     }
 
@@ -111,6 +125,29 @@ pub async fn handle(
         return RelayError::NotFound(format!("There is nothing at {}", parts.uri.path()))
             .into_response();
     };
+    // Sources and listeners join the caller's trace, so the relay's calls to auth and
+    // broadcasts-archive and its stream events hang under it; probes make no traces.
+    let span = match route.template() {
+        Some(template) => {
+            let name = format!("{} {template}", parts.method);
+            trace_context::request_span(&name, &parts.method, &parts.headers)
+        }
+        None => Span::none(),
+    };
+    let response = answer(state, abort, route, parts, body)
+        .instrument(span.clone())
+        .await;
+    trace_context::record_status(&span, response.status());
+    response
+}
+
+async fn answer(
+    state: Arc<AppState>,
+    abort: CancellationToken,
+    route: Route,
+    parts: http::request::Parts,
+    body: Incoming,
+) -> Response<Body> {
     let result = match route.allows(&parts.method).map(|()| route) {
         Err(error) => Err(error),
         Ok(Route::Healthz) => Ok(response::json(
