@@ -5,6 +5,8 @@
 #   e2e/bench/relay.sh LISTENERS SECONDS     # e.g. e2e/bench/relay.sh 5000 60; RATE=500 per second
 #   RELAY_FAST_LISTENERS=true e2e/bench/relay.sh 5000 60   # the relay's experimental write loops
 #   SLOW_SHARE=0.05 e2e/bench/relay.sh 5000 60   # 5% of the listeners read at half speed, reported apart
+#   SLOW_SHARE=0.05 SLOW_RCVBUF=16384 e2e/bench/relay.sh 5000 120   # ... with a small receive buffer each,
+#       as over a slow link (over loopback the server's send buffer otherwise hides them for minutes)
 #   REPLICA=1 e2e/bench/relay.sh 5000 60         # ours measured twice: direct, then through a replica
 #
 # What it starts, and stops again on exit:
@@ -39,6 +41,7 @@ LISTENERS=${1:?usage: e2e/bench/relay.sh LISTENERS SECONDS}
 SECONDS_HELD=${2:?usage: e2e/bench/relay.sh LISTENERS SECONDS}
 RATE=${RATE:-500}
 SLOW_SHARE=${SLOW_SHARE:-0}
+SLOW_RCVBUF=${SLOW_RCVBUF:-0}
 REPLICA=${REPLICA:-0}
 ((LISTENERS > 0 && LISTENERS <= 40000)) || { echo "LISTENERS must be 1..40000" >&2; exit 2; }
 ((SECONDS_HELD > 0 && SECONDS_HELD <= 600)) || { echo "SECONDS must be 1..600" >&2; exit 2; }
@@ -165,7 +168,7 @@ done
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 bench=("$BIN/relay-bench" run --listeners "$LISTENERS" --seconds "$SECONDS_HELD" --rate "$RATE"
-    --slow-share "$SLOW_SHARE")
+    --slow-share "$SLOW_SHARE" --slow-rcvbuf "$SLOW_RCVBUF")
 ours=(--source 127.0.0.1:29241 --source-path "/live/$USERNAME" --source-auth "$USERNAME:$KEY" --listen-path "/live/$USERNAME")
 relay_label=stream-relay
 [[ ${RELAY_FAST_LISTENERS:-false} == true ]] && relay_label="stream-relay (fast listeners)"
@@ -191,7 +194,7 @@ cat <<HEAD
 
 Date: $(date -u +%Y-%m-%dT%H:%MZ). Machine: $(nproc) cores ($cpu), $mem RAM (free -g); load before the
 run: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg). Command: e2e/bench/relay.sh $LISTENERS $SECONDS_HELD
-(RATE=$RATE SLOW_SHARE=$SLOW_SHARE REPLICA=$REPLICA).
+(RATE=$RATE SLOW_SHARE=$SLOW_SHARE SLOW_RCVBUF=$SLOW_RCVBUF REPLICA=$REPLICA).
 Load generator, both servers and the platform's other servers on this one machine; the servers measured
 one after the other.
 

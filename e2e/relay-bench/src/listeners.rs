@@ -42,6 +42,8 @@ pub struct Plan {
     pub end_ns: u64,
     /// The share of listeners that read at half speed ([`pace::is_slow`]).
     pub slow_share: f64,
+    /// The half-speed listeners' `SO_RCVBUF` (the kernel doubles it), or 0 for the kernel's autotuning.
+    pub slow_rcvbuf: u32,
 }
 
 /// The listeners of one or more workers: those that read at the stream's rate, and the half-speed ones.
@@ -153,8 +155,12 @@ async fn sleep_until_ns(at_ns: u64) {
     }
 }
 
-async fn connect(plan: &Plan, number: u64) -> std::io::Result<TcpStream> {
+async fn connect(plan: &Plan, number: u64, slow: bool) -> std::io::Result<TcpStream> {
     let socket = TcpSocket::new_v4()?;
+    if slow && plan.slow_rcvbuf > 0 {
+        // before the connect, so that the window offered in the handshake is already small
+        socket.set_recv_buffer_size(plan.slow_rcvbuf)?;
+    }
     let host = 2 + (number % plan.addresses) as u8;
     socket.bind(SocketAddr::V4(SocketAddrV4::new(
         Ipv4Addr::new(127, 0, 0, host),
@@ -173,7 +179,7 @@ async fn listener(plan: Plan, number: u64, slow: bool) -> Report {
     let until = sleep_until_ns(plan.end_ns);
     tokio::pin!(until);
     let stream = tokio::select! {
-        stream = connect(&plan, number) => stream,
+        stream = connect(&plan, number, slow) => stream,
         _ = &mut until => {
             report.connect_failed = 1;
             return report;

@@ -73,6 +73,9 @@ struct RunArgs {
     /// The share of listeners (0..1) that read at half the stream's rate, reported apart.
     #[arg(long, default_value_t = 0.0)]
     slow_share: f64,
+    /// The half-speed listeners' SO_RCVBUF in bytes (0: the kernel's autotuning); see `pace`.
+    #[arg(long, default_value_t = 0)]
+    slow_rcvbuf: u32,
     /// Seconds of source audio before the first listener (fills the server's burst buffer).
     #[arg(long, default_value_t = 5)]
     warmup: u64,
@@ -109,6 +112,8 @@ struct WorkerArgs {
     end_ns: u64,
     #[arg(long, default_value_t = 0.0)]
     slow_share: f64,
+    #[arg(long, default_value_t = 0)]
+    slow_rcvbuf: u32,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -130,6 +135,7 @@ fn main() -> anyhow::Result<()> {
                 start_ns: args.start_ns,
                 end_ns: args.end_ns,
                 slow_share: args.slow_share,
+                slow_rcvbuf: args.slow_rcvbuf,
             };
             let report = runtime.block_on(listeners::run(plan));
             println!("{}", serde_json::to_string(&report)?);
@@ -192,6 +198,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             .args(["--start-ns", &start_ns.to_string()])
             .args(["--end-ns", &end_ns.to_string()])
             .args(["--slow-share", &args.slow_share.to_string()])
+            .args(["--slow-rcvbuf", &args.slow_rcvbuf.to_string()])
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()

@@ -6,6 +6,12 @@
 //! `i` is slow when `floor((i + 1) × share) > floor(i × share)`), so every worker process and every part
 //! of the ramp gets its share. A slow listener reads at most `HALF_RATE` bytes a second from its first
 //! read on, the burst included: after each read it sleeps until its byte count is due.
+//!
+//! Over loopback the kernel's buffers hide a slow reader: the server's send buffer grows with a
+//! congestion window that nothing limits (up to `tcp_wmem`'s 4 MiB, minutes of audio), so the server
+//! sees no lag for a long time. On a real slow link the window stays small. `--slow-rcvbuf` gives the
+//! half-speed listeners a small receive buffer, which keeps the window, and so the server's send
+//! buffer, small as such a link would.
 
 use crate::frames;
 

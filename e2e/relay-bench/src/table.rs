@@ -226,7 +226,10 @@ mod tests {
         reports.slow.disconnected = slow_dropped;
         for after_s in (0..slow_dropped).map(|k| 60.0 + k as f64) {
             let behind_s = 33.0;
-            reports.slow.disconnects.push(Disconnect { after_s, behind_s });
+            reports
+                .slow
+                .disconnects
+                .push(Disconnect { after_s, behind_s });
         }
         RunResult {
             label: label.into(),
@@ -255,9 +258,15 @@ mod tests {
             "| 100 listeners at 500/s, 60 s held, 5% at half speed | direct | replica | icecast \
              | ratio direct / icecast | ratio replica / icecast |"
         );
-        assert!(lines.contains(&"| half-speed dropped by the server | 3 | 1 | 2 | 1.50× | 0.50× |"));
-        assert!(lines.contains(&"| half-speed dropped after, median (s) | 61.0 | 60.0 | 60.0 | 1.02× | 1.00× |"));
+        assert!(
+            lines.contains(&"| half-speed dropped by the server | 3 | 1 | 2 | 1.50× | 0.50× |")
+        );
+        assert!(lines.contains(
+            &"| half-speed dropped after, median (s) | 61.0 | 60.0 | 60.0 | 1.02× | 1.00× |"
+        ));
         // 6 CPU seconds over 100 listeners × 60 s, the half-speed ones included
-        assert!(lines.contains(&"| CPU per listener-second (µs) | 1000.0 | 1000.0 | 1000.0 | 1.00× | 1.00× |"));
+        assert!(lines.contains(
+            &"| CPU per listener-second (µs) | 1000.0 | 1000.0 | 1000.0 | 1.00× | 1.00× |"
+        ));
     }
 }
