@@ -107,8 +107,29 @@ async fn run_socket(
     origin: Option<String>,
     stream_state: Message,
 ) {
-    let (id, mut queue) = state.hub.join(room, client.clone(), origin);
-    let everyone = match state.presence.joined(room, &client).await {
+    // Joining and leaving are boxed: their Redis and broker futures are large, and unboxed they would
+    // be part of this task's state for the socket's whole life (10.7 KiB per idle socket, measured
+    // with heaptrack at 2,500 sockets), though they run once at each end.
+    let (id, queue) = Box::pin(admit(&state, room, &client, origin, stream_state)).await;
+    let (sink, close) = serve(socket, &state, queue).await;
+    if let Some((code, reason)) = close {
+        send_close(sink, code, reason).await;
+    }
+    Box::pin(leave(&state, room, id, &client)).await;
+}
+
+/// Puts the socket in its room and queues what a newcomer is told first: who is there, and the
+/// stream's state. The room list (up to `MAX_LISTED_CLIENTS` clients) is dropped here, once its frame
+/// is serialized; kept for the socket's life it cost 29 KiB per idle socket.
+async fn admit(
+    state: &AppState,
+    room: i64,
+    client: &Client,
+    origin: Option<String>,
+    stream_state: Message,
+) -> (u64, tokio::sync::mpsc::Receiver<Message>) {
+    let (id, queue) = state.hub.join(room, client.clone(), origin);
+    let everyone = match state.presence.joined(room, client).await {
         Ok(clients) => clients,
         Err(error) => {
             // Without Redis the room still works; the list is this replica's sockets only.
@@ -128,6 +149,18 @@ async fn run_socket(
         frame("chat:client_list", serde_json::json!(everyone)),
     );
     state.hub.send_to(room, id, stream_state);
+    (id, queue)
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+/// Relays the socket's queue to the client and pings it until either side ends; returns the sink and
+/// the close code and reason the server ends with, if it is the one ending.
+async fn serve(
+    socket: WebSocket,
+    state: &AppState,
+    mut queue: tokio::sync::mpsc::Receiver<Message>,
+) -> (Sink, Option<(u16, &'static str)>) {
     let (mut sink, mut incoming) = socket.split();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     let mut awaiting_pong = false;
@@ -151,26 +184,32 @@ async fn run_socket(
             _ = state.shutdown.requested() => break Some((1001, "server going away")),
         }
     };
-    // The close frame goes first: on shutdown the process waits only until the hub is empty.
-    if let Some((code, reason)) = close {
-        let reason = reason.into();
-        let frame = Message::Close(Some(CloseFrame { code, reason }));
-        if send_within(&mut sink, frame).await {
-            let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.close()).await;
-        }
+    (sink, close)
+}
+
+/// Ends the connection from the server's side. The close frame goes before leaving the room: on
+/// shutdown the process waits only until the hub is empty.
+async fn send_close(mut sink: Sink, code: u16, reason: &'static str) {
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    if send_within(&mut sink, frame).await {
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.close()).await;
     }
+}
+
+/// Takes the socket out of its room and out of the room's presence.
+async fn leave(state: &AppState, room: i64, id: u64, client: &Client) {
     // The hub may have dropped the socket already (too slow); it leaves the room's presence anyway.
     state.hub.leave(room, id);
-    if let Err(error) = state.presence.left(room, &client).await {
+    if let Err(error) = state.presence.left(room, client).await {
         tracing::warn!(%error, room, "presence unavailable: the socket expires from the room instead");
     }
 }
 
 /// Sends a frame; false when the connection failed or the client took nothing for `WRITE_TIMEOUT`.
-async fn send_within(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    message: Message,
-) -> bool {
+async fn send_within(sink: &mut Sink, message: Message) -> bool {
     matches!(
         tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)).await,
         Ok(Ok(()))
