@@ -69,7 +69,10 @@ impl Dj {
         let user = platform.signed_in_user(prefix).await?;
         let home = std::env::temp_dir().join(format!("ls-cli-{}", user.username));
         std::fs::create_dir_all(&home)?;
-        let authority = platform.base.trim_start_matches("http://").trim_end_matches('/');
+        let authority = platform
+            .base
+            .trim_start_matches("http://")
+            .trim_end_matches('/');
         let edge = tokio::net::lookup_host(authority)
             .await?
             .find(std::net::SocketAddr::is_ipv4)
