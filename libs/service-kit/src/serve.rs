@@ -15,6 +15,18 @@ pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
 }
 
+/// Sets the kernel send buffer of the connections `listener` accepts (they inherit it), which also
+/// turns the kernel's autotuning off for them; `0` leaves autotuning on. Autotuned, the buffer of a
+/// client that stops reading grows to megabytes (2.5 MB seen on loopback) before the server's own
+/// bounded queue sees any of it, so the queue's bound, the point of dropping slow readers, means
+/// little. The gateway's WebSockets and the relay's listeners are both such connections.
+pub fn cap_send_buffer(listener: &TcpListener, bytes: usize) -> std::io::Result<()> {
+    if bytes == 0 {
+        return Ok(());
+    }
+    socket2::SockRef::from(listener).set_send_buffer_size(bytes)
+}
+
 /// Serves `router` over HTTP/1.1 and HTTP/2 (h2c, as gRPC uses) until shutdown is requested.
 pub async fn serve(
     listener: TcpListener,

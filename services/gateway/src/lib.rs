@@ -115,7 +115,7 @@ pub async fn serve_on(
     config: Config,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    cap_send_buffer(&listener, config.socket_send_buffer)?;
+    serve::cap_send_buffer(&listener, config.socket_send_buffer)?;
     let bus = EventBus::new(config.amqp_url.clone(), config.amqp_exchange.clone());
     let publisher = EventPublisher::new(bus.clone());
     let state = AppState::new(config, publisher.clone(), shutdown.clone())?;
@@ -162,17 +162,6 @@ pub async fn serve_on(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     Ok(())
-}
-
-/// Sets the kernel send buffer of the connections `listener` accepts (they inherit it), which also
-/// turns the kernel's autotuning off for them. Autotuned, the buffer of a socket whose client never
-/// reads grew to 2.5 MB in `tests/slow_reader.rs` before the hub's send queue saw any of it: the
-/// queue's bound meant little, and only the ping timeout closed such a socket.
-fn cap_send_buffer(listener: &TcpListener, bytes: usize) -> std::io::Result<()> {
-    if bytes == 0 {
-        return Ok(());
-    }
-    socket2::SockRef::from(listener).set_send_buffer_size(bytes)
 }
 
 /// How long closing WebSockets may take after shutdown is requested.
