@@ -32,6 +32,10 @@ pub struct Config {
     /// instead of a hyper connection each. Off by default until it beats the hyper path under load
     /// (BENCHMARKS.md, "Stream relay vs Icecast").
     pub fast_listeners: bool,
+    /// The kernel send buffer of each listener's connection (0: the kernel's autotuning), so that a
+    /// listener who stops reading reaches `queue_bytes` soon instead of hiding behind megabytes of
+    /// kernel buffer ([`service_kit::serve::cap_send_buffer`]).
+    pub socket_send_buffer: usize,
 }
 
 impl Config {
@@ -51,6 +55,7 @@ impl Config {
             recordings_dir: env.string("RECORDINGS_DIR", "recordings").into(),
             source_grace: Duration::from_millis(env.parse("SOURCE_GRACE_MS", 10_000)?),
             fast_listeners: env.parse("FAST_LISTENERS", false)?,
+            socket_send_buffer: env.parse("SOCKET_SEND_BUFFER", 64 * 1024)?,
         })
     }
 }

@@ -127,6 +127,7 @@ pub async fn serve_on(
     config: Config,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    serve::cap_send_buffer(&http, config.socket_send_buffer)?;
     let state = Arc::new(AppState::new(&config, shutdown.clone())?);
     metrics::register();
     tokio::spawn(recording_deletion::consume(state.clone()));

@@ -47,6 +47,7 @@ async fn spawn_relay() -> Relay {
         recordings_dir: std::env::temp_dir().join("relay-test-recordings"),
         source_grace: std::time::Duration::from_secs(10),
         fast_listeners: false,
+        socket_send_buffer: 64 * 1024,
     };
     let shutdown = Shutdown::new();
     let task = tokio::spawn(stream_relay::serve_on(

@@ -83,6 +83,7 @@ impl Platform {
             recordings_dir: recordings.clone(),
             source_grace: setup.source_grace,
             fast_listeners: false,
+            socket_send_buffer: 64 * 1024,
         };
         let shutdown = Shutdown::new();
         tokio::spawn(stream_relay::serve_on(
