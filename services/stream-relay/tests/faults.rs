@@ -10,7 +10,7 @@ use std::time::Duration;
 use deadpool_redis::redis::{self, AsyncCommands};
 use livestreamer_proto::events::{StreamEnded, routing};
 use prost::Message;
-use support::{Ear, Platform, Setup, Streaming, address_of, wait_for};
+use support::{Ear, Platform, Setup, address_of, wait_for};
 use test_support::{EventTap, tcp_proxy::TcpProxy};
 
 /// No silence this long while a link is down: the relay never waits on Redis or RabbitMQ to send.
@@ -44,11 +44,7 @@ async fn redis_going_away_mid_stream_is_not_heard_and_the_counts_come_back() {
     })
     .await;
     let prefix = platform.services.redis_prefix.clone();
-    let id = platform.broadcast().await;
-    let mut source = platform.source(id).await;
-    source.send_frames(4).await;
-    platform.wait_until_live(id).await;
-    let streaming = Streaming::start(source);
+    let (id, streaming) = platform.streaming_broadcast(4).await;
     let ear = Ear::start(platform.listen(id).await);
     let relay_counts = || listeners_in_redis(&prefix, id);
     wait_for(
@@ -99,11 +95,7 @@ async fn rabbitmq_going_away_mid_stream_is_not_heard_and_the_end_is_still_announ
     })
     .await;
     let mut ended = EventTap::bind(&platform.services.exchange, routing::STREAM_ENDED).await;
-    let id = platform.broadcast().await;
-    let mut source = platform.source(id).await;
-    source.send_frames(4).await;
-    platform.wait_until_live(id).await;
-    let streaming = Streaming::start(source);
+    let (id, streaming) = platform.streaming_broadcast(4).await;
     let ear = Ear::start(platform.listen(id).await);
 
     broker.cut().await;

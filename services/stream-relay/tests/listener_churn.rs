@@ -8,7 +8,7 @@ mod support;
 use std::{net::SocketAddr, time::Duration};
 
 use deadpool_redis::redis::{self, AsyncCommands};
-use support::{Ear, Platform, Setup, Streaming, wait_for};
+use support::{Ear, Platform, Setup, wait_for};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -73,11 +73,7 @@ async fn listeners_in_redis(prefix: &str, broadcast_id: i64) -> u64 {
 async fn ten_thousand_listeners_come_and_go_and_leave_nothing_behind() {
     let mut platform = Platform::start(Setup::default()).await;
     let prefix = platform.services.redis_prefix.clone();
-    let id = platform.broadcast().await;
-    let mut source = platform.source(id).await;
-    source.send_frames(8).await;
-    platform.wait_until_live(id).await;
-    let streaming = Streaming::start(source);
+    let (id, streaming) = platform.streaming_broadcast(8).await;
     let steady = Ear::start(platform.listen(id).await);
     platform
         .wait_for_metric("livestreamer_relay_listeners", 1.0)

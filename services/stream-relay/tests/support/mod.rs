@@ -136,6 +136,15 @@ impl Platform {
         Listener { stream }
     }
 
+    /// A new broadcast, live once its DJ has sent `first_frames`, then streamed in real time.
+    pub async fn streaming_broadcast(&mut self, first_frames: usize) -> (i64, Streaming) {
+        let id = self.broadcast().await;
+        let mut source = self.source(id).await;
+        source.send_frames(first_frames).await;
+        self.wait_until_live(id).await;
+        (id, Streaming::start(source))
+    }
+
     /// Waits until the broadcast is live here (a listener would get 200).
     pub async fn wait_until_live(&self, broadcast_id: i64) {
         let path = format!("/api/v1/broadcasts/{broadcast_id}/stream");
