@@ -2,7 +2,6 @@
 //! WebSocket frames of API.md and fanned out to the rooms. Each replica has its own exclusive queue,
 //! so every replica sees every event.
 
-use axum::extract::ws::Message;
 use lapin::message::Delivery;
 use livestreamer_proto::events::{
     ChatMessageCreated, ChatMessageDeleted, ChatMessageLiked, PresenceChanged, StreamEnded,
@@ -11,6 +10,7 @@ use livestreamer_proto::events::{
 use prost::Message as _;
 use serde_json::json;
 use service_kit::amqp::{Outcome, QueueSpec};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::{
     views::{BroadcastView, ChatMessageView},
@@ -32,7 +32,7 @@ pub fn queue() -> QueueSpec {
 /// A frame for a room, and the origin (sender) to skip.
 pub struct RoomFrame {
     pub room: i64,
-    pub message: Message,
+    pub message: Utf8Bytes,
     pub except_origin: Option<String>,
 }
 
@@ -208,13 +208,9 @@ pub fn tell_count(hub: &Hub, room: i64, count: i64) {
 mod tests {
     use super::*;
     use crate::ws::hub::Client;
-    use axum::extract::ws::Message as WsMessage;
     use serde_json::Value;
 
-    fn data(message: &WsMessage) -> (String, Value) {
-        let WsMessage::Text(text) = message else {
-            panic!("not text")
-        };
+    fn data(text: &Utf8Bytes) -> (String, Value) {
         let value: Value = serde_json::from_str(text.as_str()).unwrap();
         (
             value["event"].as_str().unwrap().to_owned(),

@@ -15,11 +15,11 @@ use std::{
     },
 };
 
-use axum::extract::ws::{Message, Utf8Bytes};
 use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Who a socket is, as the room sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,7 +33,8 @@ pub struct Client {
 }
 
 struct Member {
-    queue: mpsc::Sender<Message>,
+    /// Text frames only: a queue's block of 32 slots is a third smaller than with whole `Message`s.
+    queue: mpsc::Sender<Utf8Bytes>,
     client: Client,
     /// The hash of the socket's session, to skip the sender of an event.
     origin: Option<String>,
@@ -86,11 +87,9 @@ fn metrics() -> &'static HubMetrics {
     })
 }
 
-/// `{ "event": name, "data": data }`, serialized once.
-pub fn frame(event: &str, data: Value) -> Message {
-    Message::Text(Utf8Bytes::from(
-        json!({ "event": event, "data": data }).to_string(),
-    ))
+/// `{ "event": name, "data": data }`, serialized once: the text of a frame.
+pub fn frame(event: &str, data: Value) -> Utf8Bytes {
+    Utf8Bytes::from(json!({ "event": event, "data": data }).to_string())
 }
 
 impl Hub {
@@ -108,7 +107,7 @@ impl Hub {
         room: i64,
         client: Client,
         origin: Option<String>,
-    ) -> (u64, mpsc::Receiver<Message>) {
+    ) -> (u64, mpsc::Receiver<Utf8Bytes>) {
         let (queue, receiver) = mpsc::channel(self.queue_len);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut rooms = self.rooms.lock().expect("hub lock");
@@ -138,7 +137,7 @@ impl Hub {
 
     /// Sends a frame to this replica's sockets in a room, skipping `except`. A socket whose queue is
     /// full is removed (too slow); its task then closes it.
-    pub fn send(&self, room: i64, message: &Message, except: Except<'_>) {
+    pub fn send(&self, room: i64, message: &Utf8Bytes, except: Except<'_>) {
         let mut rooms = self.rooms.lock().expect("hub lock");
         let Some(members) = rooms.get_mut(&room) else {
             return;
@@ -165,7 +164,7 @@ impl Hub {
     }
 
     /// Sends a frame directly to one socket.
-    pub fn send_to(&self, room: i64, id: u64, message: Message) {
+    pub fn send_to(&self, room: i64, id: u64, message: Utf8Bytes) {
         let rooms = self.rooms.lock().expect("hub lock");
         if let Some(member) = rooms.get(&room).and_then(|m| m.get(&id)) {
             let _ = member.queue.try_send(message);
@@ -212,10 +211,7 @@ mod tests {
         }
     }
 
-    fn event_name(message: &Message) -> String {
-        let Message::Text(text) = message else {
-            panic!("not text")
-        };
+    fn event_name(text: &Utf8Bytes) -> String {
         serde_json::from_str::<Value>(text.as_str()).unwrap()["event"]
             .as_str()
             .unwrap()

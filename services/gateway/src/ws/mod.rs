@@ -3,20 +3,17 @@
 pub mod events;
 pub mod hub;
 pub mod presence;
-
-use std::time::Duration;
+mod socket;
+mod upgrade;
 
 use axum::{
-    extract::{
-        Path, State, WebSocketUpgrade,
-        ws::{CloseFrame, Message, WebSocket},
-    },
+    extract::{Path, State},
     http::HeaderMap,
-    response::{IntoResponse, Response},
+    response::Response,
 };
-use futures_util::{SinkExt, StreamExt};
 use livestreamer_proto::broadcasts::GetBroadcastRequest;
 use serde_json::json;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::{
     AppState, csrf,
@@ -26,23 +23,14 @@ use crate::{
     views::BroadcastView,
 };
 use hub::{Client, frame};
-
-const PING_EVERY: Duration = Duration::from_secs(30);
-/// A frame the kernel cannot take within this is for a client that stopped reading: the connection
-/// is dropped. Without it the socket's task would wait forever on a client that never reads, after
-/// the hub dropped it from its room for overflowing its send queue.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Client frames are not needed; anything larger than this is abuse.
-const MAX_CLIENT_FRAME: usize = 4096;
-/// A socket's read buffer: room for the largest client frame and its header.
-const READ_BUFFER: usize = MAX_CLIENT_FRAME + 16;
+use upgrade::{Socket, Upgrade};
 
 pub async fn upgrade(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     caller: MaybeSignedIn,
-    upgrade: WebSocketUpgrade,
+    upgrade: Upgrade,
 ) -> Result<Response, ApiError> {
     let room = parse_id(&id, "broadcast id")?;
     if headers.contains_key("origin") && !csrf::same_site(&headers, &state.config.public_url) {
@@ -80,40 +68,28 @@ pub async fn upgrade(
             None,
         ),
     };
-    Ok(upgrade
-        // tungstenite zero-fills its whole read buffer before each read: at its default (128 KiB)
-        // that is 128 KiB resident per idle socket, for clients that send nothing but pongs.
-        .read_buffer_size(READ_BUFFER)
-        .max_message_size(MAX_CLIENT_FRAME)
-        .max_frame_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| {
-            run_socket(
-                socket,
-                state,
-                room,
-                client,
-                origin,
-                frame("stream:state", stream_state),
-            )
-        })
-        .into_response())
+    let stream_state = frame("stream:state", stream_state);
+    Ok(upgrade.accept(socket::config(), move |socket| {
+        run_socket(socket, state, room, client, origin, stream_state)
+    }))
 }
 
 async fn run_socket(
-    socket: WebSocket,
+    mut socket: Socket,
     state: AppState,
     room: i64,
     client: Client,
     origin: Option<String>,
-    stream_state: Message,
+    stream_state: Utf8Bytes,
 ) {
     // Joining and leaving are boxed: their Redis and broker futures are large, and unboxed they would
     // be part of this task's state for the socket's whole life (10.7 KiB per idle socket, measured
     // with heaptrack at 2,500 sockets), though they run once at each end.
-    let (id, queue) = Box::pin(admit(&state, room, &client, origin, stream_state)).await;
-    let (sink, close) = serve(socket, &state, queue).await;
-    if let Some((code, reason)) = close {
-        send_close(sink, code, reason).await;
+    let (id, mut queue) = Box::pin(admit(&state, room, &client, origin, stream_state)).await;
+    if let Some(ending) = socket::serve(&mut socket, &mut queue, &state.shutdown).await {
+        // The close frame goes before leaving the room: on shutdown the process waits only until
+        // the hub is empty.
+        socket::close(&mut socket, ending).await;
     }
     Box::pin(leave(&state, room, id, &client)).await;
 }
@@ -126,8 +102,8 @@ async fn admit(
     room: i64,
     client: &Client,
     origin: Option<String>,
-    stream_state: Message,
-) -> (u64, tokio::sync::mpsc::Receiver<Message>) {
+    stream_state: Utf8Bytes,
+) -> (u64, tokio::sync::mpsc::Receiver<Utf8Bytes>) {
     let (id, queue) = state.hub.join(room, client.clone(), origin);
     let everyone = match state.presence.joined(room, client).await {
         Ok(clients) => clients,
@@ -152,53 +128,6 @@ async fn admit(
     (id, queue)
 }
 
-type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
-
-/// Relays the socket's queue to the client and pings it until either side ends; returns the sink and
-/// the close code and reason the server ends with, if it is the one ending.
-async fn serve(
-    socket: WebSocket,
-    state: &AppState,
-    mut queue: tokio::sync::mpsc::Receiver<Message>,
-) -> (Sink, Option<(u16, &'static str)>) {
-    let (mut sink, mut incoming) = socket.split();
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
-    let mut awaiting_pong = false;
-    let close = loop {
-        tokio::select! {
-            outgoing = queue.recv() => match outgoing {
-                Some(message) => if !send_within(&mut sink, message).await { break None },
-                None => break Some((1008, "too slow: the send queue overflowed")),
-            },
-            _ = ping.tick() => {
-                if awaiting_pong { break Some((1011, "no answer to ping")) }
-                awaiting_pong = true;
-                if !send_within(&mut sink, Message::Ping(Default::default())).await { break None }
-            }
-            frame = incoming.next() => match frame {
-                Some(Ok(Message::Pong(_))) => awaiting_pong = false,
-                Some(Ok(Message::Close(_))) | None => break None,
-                Some(Err(_)) => break Some((1009, "frame too large or malformed")),
-                Some(Ok(_)) => {}
-            },
-            _ = state.shutdown.requested() => break Some((1001, "server going away")),
-        }
-    };
-    (sink, close)
-}
-
-/// Ends the connection from the server's side. The close frame goes before leaving the room: on
-/// shutdown the process waits only until the hub is empty.
-async fn send_close(mut sink: Sink, code: u16, reason: &'static str) {
-    let frame = Message::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }));
-    if send_within(&mut sink, frame).await {
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.close()).await;
-    }
-}
-
 /// Takes the socket out of its room and out of the room's presence.
 async fn leave(state: &AppState, room: i64, id: u64, client: &Client) {
     // The hub may have dropped the socket already (too slow); it leaves the room's presence anyway.
@@ -206,12 +135,4 @@ async fn leave(state: &AppState, room: i64, id: u64, client: &Client) {
     if let Err(error) = state.presence.left(room, client).await {
         tracing::warn!(%error, room, "presence unavailable: the socket expires from the room instead");
     }
-}
-
-/// Sends a frame; false when the connection failed or the client took nothing for `WRITE_TIMEOUT`.
-async fn send_within(sink: &mut Sink, message: Message) -> bool {
-    matches!(
-        tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)).await,
-        Ok(Ok(()))
-    )
 }

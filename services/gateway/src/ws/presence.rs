@@ -275,8 +275,8 @@ impl Presence {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::extract::ws::Message;
     use service_kit::amqp::EventBus;
+    use tokio_tungstenite::tungstenite::Utf8Bytes;
 
     fn presence() -> Presence {
         // Neither pool connects until used: the few-changes path needs neither Redis nor RabbitMQ.
@@ -285,10 +285,7 @@ mod tests {
         Presence::new(redis, "t:", publisher, Duration::from_secs(30))
     }
 
-    fn event_name(message: &Message) -> String {
-        let Message::Text(text) = message else {
-            panic!("not text")
-        };
+    fn event_name(text: &Utf8Bytes) -> String {
         serde_json::from_str::<serde_json::Value>(text.as_str()).unwrap()["event"]
             .as_str()
             .unwrap()

@@ -1,0 +1,128 @@
+//! The WebSocket handshake of `GET /ws/{broadcastId}` (RFC 6455 §4.2), done here rather than by axum's
+//! `WebSocketUpgrade` so that a socket is tungstenite's own stream.
+//!
+//! axum's `WebSocket` hides that stream, and with it what an idle socket's memory depends on:
+//! tungstenite copies each outgoing frame into a per-socket `Vec` that keeps the capacity of the
+//! largest frame it ever held, and axum's `Message` cannot send a message in fragments. A newcomer's
+//! `chat:client_list` (up to 200 members, ~16 KB) so left 17.6 KiB resident in every idle socket
+//! (heaptrack, BENCHMARKS.md). With the stream itself, `socket` sends big messages in small fragments,
+//! which browsers and WebSocket clients reassemble, and the buffer stays the size of one fragment.
+//!
+//! Only HTTP/1.1 upgrades are taken: browsers reach the gateway through nginx over HTTP/1.1.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::{
+    WebSocketStream,
+    tungstenite::{
+        handshake::derive_accept_key,
+        protocol::{Role, WebSocketConfig},
+    },
+};
+
+use crate::error::ApiError;
+
+/// An upgraded connection, as tungstenite's stream.
+pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// A request to open a WebSocket, checked; `accept` answers it.
+pub struct Upgrade {
+    key: HeaderValue,
+    on_upgrade: OnUpgrade,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        if parts.method != Method::GET {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "A WebSocket opens with GET",
+            ));
+        }
+        let headers = &parts.headers;
+        if !lists_token(headers, header::CONNECTION, "upgrade")
+            || !lists_token(headers, header::UPGRADE, "websocket")
+            || !lists_token(headers, header::SEC_WEBSOCKET_VERSION, "13")
+        {
+            return Err(ApiError::bad_request(
+                "Not a WebSocket request (Connection: upgrade, Upgrade: websocket, version 13)",
+            ));
+        }
+        let key = headers
+            .get(header::SEC_WEBSOCKET_KEY)
+            .cloned()
+            .ok_or_else(|| ApiError::bad_request("Sec-WebSocket-Key is missing"))?;
+        let on_upgrade = parts.extensions.remove::<OnUpgrade>().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UPGRADE_REQUIRED,
+                "This connection cannot be upgraded",
+            )
+        })?;
+        Ok(Self { key, on_upgrade })
+    }
+}
+
+impl Upgrade {
+    /// Answers `101 Switching Protocols` and runs `serve` on the socket once hyper hands it over.
+    pub fn accept<F, Fut>(self, config: WebSocketConfig, serve: F) -> Response
+    where
+        F: FnOnce(Socket) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let accept = derive_accept_key(self.key.as_bytes());
+        tokio::spawn(async move {
+            match self.on_upgrade.await {
+                Ok(upgraded) => {
+                    let io = TokioIo::new(upgraded);
+                    serve(WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await)
+                        .await
+                }
+                Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
+            }
+        });
+        (
+            StatusCode::SWITCHING_PROTOCOLS,
+            [
+                (header::CONNECTION, HeaderValue::from_static("upgrade")),
+                (header::UPGRADE, HeaderValue::from_static("websocket")),
+                (
+                    header::SEC_WEBSOCKET_ACCEPT,
+                    HeaderValue::try_from(accept).expect("base64 is a valid header value"),
+                ),
+            ],
+        )
+            .into_response()
+    }
+}
+
+/// Whether a comma-separated header lists `token` (case-insensitively).
+fn lists_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| item.trim().eq_ignore_ascii_case(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_found_in_lists_whatever_their_case() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, "keep-alive, Upgrade".parse().unwrap());
+        assert!(lists_token(&headers, header::CONNECTION, "upgrade"));
+        assert!(!lists_token(&headers, header::UPGRADE, "websocket"));
+        headers.insert(header::UPGRADE, "websocket2".parse().unwrap());
+        assert!(!lists_token(&headers, header::UPGRADE, "websocket"));
+    }
+}
