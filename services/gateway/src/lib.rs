@@ -51,7 +51,7 @@ pub struct AppState {
     pub hub: Arc<ws::hub::Hub>,
     /// Shared by every gateway replica: rate limits, presence.
     pub redis: deadpool_redis::Pool,
-    pub presence: ws::presence::Presence,
+    pub presence: Arc<ws::presence::Presence>,
     pub shutdown: Shutdown,
 }
 
@@ -73,12 +73,12 @@ impl AppState {
             broadcasts: BroadcastsClient::new(channel(&config.broadcasts_url)?),
             chat: ChatClient::new(channel(&config.chat_url)?),
             hub: Arc::new(ws::hub::Hub::new(config.ws_send_queue)),
-            presence: ws::presence::Presence::new(
+            presence: Arc::new(ws::presence::Presence::new(
                 redis.clone(),
                 &config.redis_prefix,
                 publisher,
                 std::time::Duration::from_secs(config.presence_expiry_secs.max(1)),
-            ),
+            )),
             redis,
             config: Arc::new(config),
             shutdown,

@@ -13,6 +13,8 @@ use axum::{
 };
 use livestreamer_proto::broadcasts::GetBroadcastRequest;
 use serde_json::json;
+use service_kit::shutdown::Shutdown;
+use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::{
@@ -22,8 +24,17 @@ use crate::{
     session::{self, MaybeSignedIn},
     views::BroadcastView,
 };
-use hub::{Client, frame};
+use hub::{Client, Hub, frame};
+use presence::Presence;
 use upgrade::{Socket, Upgrade};
+
+/// What a socket's task keeps for the socket's whole life. Not the whole `AppState`: its clone (gRPC
+/// clients, the publisher's strings) was about 1 KiB per idle socket.
+struct Rooms {
+    hub: Arc<Hub>,
+    presence: Arc<Presence>,
+    shutdown: Shutdown,
+}
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -69,14 +80,19 @@ pub async fn upgrade(
         ),
     };
     let stream_state = frame("stream:state", stream_state);
+    let rooms = Rooms {
+        hub: state.hub,
+        presence: state.presence,
+        shutdown: state.shutdown,
+    };
     Ok(upgrade.accept(socket::config(), move |socket| {
-        run_socket(socket, state, room, client, origin, stream_state)
+        run_socket(socket, rooms, room, client, origin, stream_state)
     }))
 }
 
 async fn run_socket(
     mut socket: Socket,
-    state: AppState,
+    rooms: Rooms,
     room: i64,
     client: Client,
     origin: Option<String>,
@@ -85,32 +101,32 @@ async fn run_socket(
     // Joining and leaving are boxed: their Redis and broker futures are large, and unboxed they would
     // be part of this task's state for the socket's whole life (10.7 KiB per idle socket, measured
     // with heaptrack at 2,500 sockets), though they run once at each end.
-    let (id, mut queue) = Box::pin(admit(&state, room, &client, origin, stream_state)).await;
-    if let Some(ending) = socket::serve(&mut socket, &mut queue, &state.shutdown).await {
+    let (id, mut queue) = Box::pin(admit(&rooms, room, &client, origin, stream_state)).await;
+    if let Some(ending) = socket::serve(&mut socket, &mut queue, &rooms.shutdown).await {
         // The close frame goes before leaving the room: on shutdown the process waits only until
         // the hub is empty.
         socket::close(&mut socket, ending).await;
     }
-    Box::pin(leave(&state, room, id, &client)).await;
+    Box::pin(leave(&rooms, room, id, &client)).await;
 }
 
 /// Puts the socket in its room and queues what a newcomer is told first: who is there, and the
 /// stream's state. The room list (up to `MAX_LISTED_CLIENTS` clients) is dropped here, once its frame
 /// is serialized; kept for the socket's life it cost 29 KiB per idle socket.
 async fn admit(
-    state: &AppState,
+    rooms: &Rooms,
     room: i64,
     client: &Client,
     origin: Option<String>,
     stream_state: Utf8Bytes,
 ) -> (u64, tokio::sync::mpsc::Receiver<Utf8Bytes>) {
-    let (id, queue) = state.hub.join(room, client.clone(), origin);
-    let everyone = match state.presence.joined(room, client).await {
+    let (id, queue) = rooms.hub.join(room, client.clone(), origin);
+    let everyone = match rooms.presence.joined(room, client).await {
         Ok(clients) => clients,
         Err(error) => {
             // Without Redis the room still works; the list is this replica's sockets only.
             tracing::warn!(%error, room, "presence unavailable");
-            state
+            rooms
                 .hub
                 .clients()
                 .into_iter()
@@ -119,20 +135,20 @@ async fn admit(
                 .collect()
         }
     };
-    state.hub.send_to(
+    rooms.hub.send_to(
         room,
         id,
         frame("chat:client_list", serde_json::json!(everyone)),
     );
-    state.hub.send_to(room, id, stream_state);
+    rooms.hub.send_to(room, id, stream_state);
     (id, queue)
 }
 
 /// Takes the socket out of its room and out of the room's presence.
-async fn leave(state: &AppState, room: i64, id: u64, client: &Client) {
+async fn leave(rooms: &Rooms, room: i64, id: u64, client: &Client) {
     // The hub may have dropped the socket already (too slow); it leaves the room's presence anyway.
-    state.hub.leave(room, id);
-    if let Err(error) = state.presence.left(room, client).await {
+    rooms.hub.leave(room, id);
+    if let Err(error) = rooms.presence.left(room, client).await {
         tracing::warn!(%error, room, "presence unavailable: the socket expires from the room instead");
     }
 }

@@ -175,7 +175,11 @@ impl Presence {
     }
 
     /// Delivers queued changes every `DELIVER_EVERY` until shutdown.
-    pub async fn keep_delivering(self, hub: std::sync::Arc<Hub>, shutdown: Shutdown) {
+    pub async fn keep_delivering(
+        self: std::sync::Arc<Self>,
+        hub: std::sync::Arc<Hub>,
+        shutdown: Shutdown,
+    ) {
         let mut ticks = tokio::time::interval(DELIVER_EVERY);
         loop {
             tokio::select! {
@@ -257,7 +261,11 @@ impl Presence {
     }
 
     /// Refreshes three times per expiry until shutdown.
-    pub async fn keep_fresh(self, hub: std::sync::Arc<Hub>, shutdown: Shutdown) {
+    pub async fn keep_fresh(
+        self: std::sync::Arc<Self>,
+        hub: std::sync::Arc<Hub>,
+        shutdown: Shutdown,
+    ) {
         let mut ticks = tokio::time::interval(Duration::from_millis(self.expiry_ms as u64 / 3));
         loop {
             tokio::select! {
