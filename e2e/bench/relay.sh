@@ -8,6 +8,8 @@
 #   SLOW_SHARE=0.05 SLOW_RCVBUF=16384 e2e/bench/relay.sh 5000 120   # ... with a small receive buffer each,
 #       as over a slow link (over loopback the server's send buffer otherwise hides them for minutes)
 #   REPLICA=1 e2e/bench/relay.sh 5000 60         # ours measured twice: direct, then through a replica
+#   WRITE_EVERY="0 48 96" e2e/bench/relay.sh 5000 60   # ours once per RELAY_WRITE_EVERY_MS (fast path),
+#       each on a relay of its own, beside icecast2
 #
 # What it starts, and stops again on exit:
 # - release builds of auth, broadcasts-archive and stream-relay on ports 292xx, on the "it" stack's
@@ -91,13 +93,30 @@ start auth "${common_env[@]}" AUTH_LISTEN=127.0.0.1:29210 AUTH_SUPERADMIN_USERNA
     AUTH_SUPERADMIN_EMAIL=$USERNAME@example.com AUTH_SUPERADMIN_PASSWORD="$PASSWORD" "$BIN/auth"
 start archive "${common_env[@]}" BROADCASTS_LISTEN=127.0.0.1:29230 "$BIN/broadcasts-archive"
 mkdir -p "$WORK/recordings"
-start relay "${common_env[@]}" RELAY_LISTEN=127.0.0.1:29240 RELAY_SOURCE_LISTEN=127.0.0.1:29241 \
-    RELAY_RECORDINGS_DIR="$WORK/recordings" RELAY_BURST_BYTES=65536 RELAY_QUEUE_BYTES=524288 "$BIN/stream-relay"
-RELAY_PID=$LAST_PID
+relay_env=("${common_env[@]}" RELAY_RECORDINGS_DIR="$WORK/recordings" RELAY_BURST_BYTES=65536
+    RELAY_QUEUE_BYTES=524288)
+# One relay per write interval (WRITE_EVERY, fast path): the first on 29240/29241, the others on
+# 29260/29261, 29262/29263, ...; a short grace so that one run's broadcast has ended before the next
+# run's source goes live on another relay.
+read -r -a WRITE_EVERY_LIST <<<"${WRITE_EVERY:-}"
+RELAY_PORTS=(29240)
+if ((${#WRITE_EVERY_LIST[@]} > 0)); then
+    relay_env+=(RELAY_FAST_LISTENERS=true RELAY_SOURCE_GRACE_MS=1000 RELAY_WRITE_EVERY_MS="${WRITE_EVERY_LIST[0]}")
+    for ((i = 1; i < ${#WRITE_EVERY_LIST[@]}; i++)); do RELAY_PORTS+=($((29258 + 2 * i))); done
+fi
+start relay "${relay_env[@]}" RELAY_LISTEN=127.0.0.1:29240 RELAY_SOURCE_LISTEN=127.0.0.1:29241 "$BIN/stream-relay"
+RELAY_PIDS=("$LAST_PID")
+for ((i = 1; i < ${#RELAY_PORTS[@]}; i++)); do
+    port=${RELAY_PORTS[$i]}
+    start "relay-$i" "${relay_env[@]}" RELAY_WRITE_EVERY_MS="${WRITE_EVERY_LIST[$i]}" \
+        RELAY_LISTEN=127.0.0.1:$port RELAY_SOURCE_LISTEN=127.0.0.1:$((port + 1)) "$BIN/stream-relay"
+    RELAY_PIDS+=("$LAST_PID")
+done
+RELAY_PID=${RELAY_PIDS[0]}
 if [[ $REPLICA == 1 ]]; then
-    start relay-b "${common_env[@]}" RELAY_LISTEN=127.0.0.1:29250 RELAY_SOURCE_LISTEN=127.0.0.1:29251 \
-        RELAY_RECORDINGS_DIR="$WORK/recordings" RELAY_BURST_BYTES=65536 RELAY_QUEUE_BYTES=524288 "$BIN/stream-relay"
+    start relay-b "${relay_env[@]}" RELAY_LISTEN=127.0.0.1:29250 RELAY_SOURCE_LISTEN=127.0.0.1:29251 "$BIN/stream-relay"
     REPLICA_PID=$LAST_PID
+    RELAY_PORTS+=(29250)
 fi
 
 log "giving $USERNAME a stream key"
@@ -109,7 +128,7 @@ done
 psql "$DB_URL" -qc "INSERT INTO auth.stream_keys (user_id, key_hash)
     SELECT user_id, sha256(convert_to('$KEY', 'UTF8')) FROM auth.users WHERE username = '$USERNAME'" >/dev/null ||
     { tail -n 20 "$WORK"/*.log >&2; log "auth did not create $USERNAME"; exit 1; }
-for port in 29240 $([[ $REPLICA == 1 ]] && echo 29250); do
+for port in "${RELAY_PORTS[@]}"; do
     for _ in $(seq 150); do
         [[ $(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/readyz) == 200 ]] && break
         sleep 0.2
@@ -169,17 +188,24 @@ done
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 bench=("$BIN/relay-bench" run --listeners "$LISTENERS" --seconds "$SECONDS_HELD" --rate "$RATE"
     --slow-share "$SLOW_SHARE" --slow-rcvbuf "$SLOW_RCVBUF")
-ours=(--source 127.0.0.1:29241 --source-path "/live/$USERNAME" --source-auth "$USERNAME:$KEY" --listen-path "/live/$USERNAME")
+ours=(--source-path "/live/$USERNAME" --source-auth "$USERNAME:$KEY" --listen-path "/live/$USERNAME")
 relay_label=stream-relay
 [[ ${RELAY_FAST_LISTENERS:-false} == true ]] && relay_label="stream-relay (fast listeners)"
-log "our relay: $LISTENERS listeners"
-"${bench[@]}" --label "$relay_label" --server-pid "$RELAY_PID" "${ours[@]}" \
-    --listen 127.0.0.1:29240 --out "$WORK/relay.json"
-results=("$WORK/relay.json")
+results=()
+for ((i = 0; i < ${#RELAY_PIDS[@]}; i++)); do
+    port=${RELAY_PORTS[$i]}
+    label=$relay_label
+    ((${#WRITE_EVERY_LIST[@]} > 0)) && label="stream-relay (writes every ${WRITE_EVERY_LIST[$i]} ms)"
+    log "our relay ($label): $LISTENERS listeners"
+    ((i > 0)) && sleep 3 # the previous run's broadcast ends (grace 1 s)
+    "${bench[@]}" --label "$label" --server-pid "${RELAY_PIDS[$i]}" "${ours[@]}" \
+        --source 127.0.0.1:$((port + 1)) --listen 127.0.0.1:$port --out "$WORK/relay-$i.json"
+    results+=("$WORK/relay-$i.json")
+done
 if [[ $REPLICA == 1 ]]; then
     log "our relay through a replica: source on relay A, $LISTENERS listeners on relay B"
     "${bench[@]}" --label "$relay_label via a replica" --server-pid "$RELAY_PID" --server-pid "$REPLICA_PID" \
-        "${ours[@]}" --listen 127.0.0.1:29250 --out "$WORK/replica.json"
+        "${ours[@]}" --source 127.0.0.1:29241 --listen 127.0.0.1:29250 --out "$WORK/replica.json"
     results+=("$WORK/replica.json")
 fi
 log "icecast2: $LISTENERS listeners"
@@ -194,7 +220,7 @@ cat <<HEAD
 
 Date: $(date -u +%Y-%m-%dT%H:%MZ). Machine: $(nproc) cores ($cpu), $mem RAM (free -g); load before the
 run: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg). Command: e2e/bench/relay.sh $LISTENERS $SECONDS_HELD
-(RATE=$RATE SLOW_SHARE=$SLOW_SHARE SLOW_RCVBUF=$SLOW_RCVBUF REPLICA=$REPLICA).
+(RATE=$RATE SLOW_SHARE=$SLOW_SHARE SLOW_RCVBUF=$SLOW_RCVBUF REPLICA=$REPLICA WRITE_EVERY="${WRITE_EVERY:-}").
 Load generator, both servers and the platform's other servers on this one machine; the servers measured
 one after the other.
 

@@ -99,7 +99,7 @@ struct ListenerState {
 pub struct LiveChannel {
     broadcast: Broadcast,
     started_at_ms: i64,
-    queue_bytes: u64,
+    limits: Limits,
     fanout: Mutex<Fanout>,
     /// Bytes of frames published so far; changed only under the `fanout` lock.
     published: AtomicU64,
@@ -126,7 +126,7 @@ impl LiveChannel {
         Arc::new(Self {
             broadcast,
             started_at_ms,
-            queue_bytes: limits.queue_bytes as u64,
+            limits,
             fanout: Mutex::new(Fanout {
                 sender: Some(sender),
                 burst,
@@ -239,35 +239,34 @@ impl LiveChannel {
     }
 
     /// Hands a listener, his response head written, to one of the broadcast's write loops (round
-    /// robin); gives him back once the stream has ended.
-    pub fn join_fast(self: &Arc<Self>, joining: Joining) -> Result<(), Joining> {
-        let Some(shards) = self.shards.get_or_init(|| Shards::start(self)) else {
+    /// robin), which the first listener starts, writing at most once per `write_every`; gives him
+    /// back once the stream has ended.
+    pub fn join_fast(
+        self: &Arc<Self>,
+        joining: Joining,
+        write_every: Duration,
+    ) -> Result<(), Joining> {
+        let Some(shards) = self.shards.get_or_init(|| Shards::start(self, write_every)) else {
             return Err(joining);
         };
         let n = self.next_shard.fetch_add(1, Ordering::Relaxed);
         shards.join(n, joining)
     }
 
-    /// For a write loop: the ring's receiver and the sequence number of the next frame it will get.
-    pub(crate) fn subscribe_shard(&self) -> Option<(broadcast::Receiver<Bytes>, u64)> {
+    /// For a write loop: the ring's receiver and the burst before the first frame it will get.
+    pub(crate) fn subscribe_shard(&self) -> Option<(broadcast::Receiver<Bytes>, Vec<Bytes>)> {
         let fanout = lock(&self.fanout);
-        Some((fanout.sender.as_ref()?.subscribe(), fanout.frames))
+        let receiver = fanout.sender.as_ref()?.subscribe();
+        let burst = fanout.burst.frames.iter().map(|(_, f)| f.clone()).collect();
+        Some((receiver, burst))
     }
 
-    /// The burst for a listener whose next live frame is `next_seq`: the newest frames before it.
-    pub(crate) fn burst_before(&self, next_seq: u64) -> Vec<Bytes> {
-        let fanout = lock(&self.fanout);
-        fanout
-            .burst
-            .frames
-            .iter()
-            .filter(|(seq, _)| *seq < next_seq)
-            .map(|(_, frame)| frame.clone())
-            .collect()
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
     }
 
     pub(crate) fn queue_bytes(&self) -> usize {
-        self.queue_bytes as usize
+        self.limits.queue_bytes
     }
 
     /// A listener is in.
@@ -323,7 +322,7 @@ impl LiveChannel {
         let published = self.published.load(Ordering::Acquire);
         for state in self.live_listener_states() {
             let lag = published.saturating_sub(state.position.load(Ordering::Acquire));
-            if lag > self.queue_bytes && !state.abort.is_cancelled() {
+            if lag > self.limits.queue_bytes as u64 && !state.abort.is_cancelled() {
                 metrics::listener_dropped_slow();
                 tracing::info!(
                     broadcast_id = self.id(),
@@ -395,7 +394,7 @@ impl Listener {
         match received {
             Err(RecvError::Closed) => Ok(None),
             Err(RecvError::Lagged(_)) => Err(Lagged(lag)),
-            Ok(_) if lag > self.channel.queue_bytes => Err(Lagged(lag)),
+            Ok(_) if lag > self.channel.limits.queue_bytes as u64 => Err(Lagged(lag)),
             Ok(frame) => Ok(Some(frame)),
         }
     }

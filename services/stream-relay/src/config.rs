@@ -29,9 +29,16 @@ pub struct Config {
     /// come back (same user, same broadcast) before the broadcast ends.
     pub source_grace: Duration,
     /// Listeners of visible broadcasts served by the broadcast's write loops ([`crate::shard`])
-    /// instead of a hyper connection each. Off by default until it beats the hyper path under load
-    /// (BENCHMARKS.md, "Stream relay vs Icecast").
+    /// instead of a hyper connection each: under a kilobyte per listener instead of about 30, and
+    /// less CPU (BENCHMARKS.md, "Stream relay vs Icecast"). On by default; off, every listener
+    /// goes through hyper.
     pub fast_listeners: bool,
+    /// How often the fast path's write loops write to their sockets: every frame that came since
+    /// goes in one `writev`. The kernel's TCP path costs per call, not per byte, so writing every
+    /// second or fourth frame divides the CPU per listener by about as much, for up to that much
+    /// more latency ([`crate::shard`]). 0: each frame as soon as it comes. The default, 100 ms
+    /// (about four frames), costs about Icecast's CPU per listener with less latency than its.
+    pub write_every: Duration,
     /// The kernel send buffer of each listener's connection (0: the kernel's autotuning), so that a
     /// listener who stops reading reaches `queue_bytes` soon instead of hiding behind megabytes of
     /// kernel buffer ([`service_kit::serve::cap_send_buffer`]).
@@ -54,7 +61,8 @@ impl Config {
             redis_prefix: env.string("REDIS_PREFIX", defaults::REDIS_PREFIX),
             recordings_dir: env.string("RECORDINGS_DIR", "recordings").into(),
             source_grace: Duration::from_millis(env.parse("SOURCE_GRACE_MS", 10_000)?),
-            fast_listeners: env.parse("FAST_LISTENERS", false)?,
+            fast_listeners: env.parse("FAST_LISTENERS", true)?,
+            write_every: Duration::from_millis(env.parse("WRITE_EVERY_MS", 100)?),
             socket_send_buffer: env.parse("SOCKET_SEND_BUFFER", 64 * 1024)?,
         })
     }
@@ -77,6 +85,8 @@ impl std::fmt::Debug for Config {
             .field("recordings_dir", &self.recordings_dir)
             .field("source_grace", &self.source_grace)
             .field("fast_listeners", &self.fast_listeners)
+            .field("write_every", &self.write_every)
+            .field("socket_send_buffer", &self.socket_send_buffer)
             .finish()
     }
 }

@@ -3,10 +3,10 @@
 //! A source `PUT`s a chunked MP3 body ([`ingest`]); the relay cuts it into whole frames (with
 //! `livestreamer_mp3`, shared with the source CLI) and fans them out to every listener of that
 //! broadcast ([`channel`]), who receive a burst of recent audio and then the live frames as plain HTTP
-//! bodies ([`listen`]): each through hyper, or (`RELAY_FAST_LISTENERS`, experimental) handed after
-//! the response head to a few write loops per broadcast that write every frame to every socket
-//! ([`shard`]). auth and broadcasts-archive decide who may stream ([`upstream`]); RabbitMQ hears
-//! when a stream starts and ends. Plain hyper, no framework: the routes are few ([`routes`]) and the
+//! bodies ([`listen`]): handed after the response head to a few write loops per broadcast that write
+//! the frames to every socket, a few frames per write ([`shard`]), or (`HEAD`, hidden broadcasts,
+//! `RELAY_FAST_LISTENERS=false`) each through hyper. auth and broadcasts-archive decide who may
+//! stream ([`upstream`]); RabbitMQ hears when a stream starts and ends. Plain hyper, no framework: the routes are few ([`routes`]) and the
 //! bodies are long-lived streams ([`server`]).
 //!
 //! Two ports serve the same routes: the HTTP port behind the edge proxy, and the source port that

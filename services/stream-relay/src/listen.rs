@@ -6,7 +6,7 @@
 //! (the connection closed) when the listener falls too far behind. A stream live on another relay
 //! replica is heard here too, through a local mirror ([`crate::mirror`]).
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use http::{HeaderMap, HeaderValue, Method, Response, header};
 use http_body::Frame;
@@ -92,7 +92,12 @@ pub fn fast_listener(state: &AppState, head: &RequestHead) -> Option<Arc<LiveCha
 /// Writes the response head (the same headers as [`audio_response`]) and hands the socket to one of
 /// the broadcast's write loops. HTTP/1.1 gets a chunked body, so that the stream's end is told apart
 /// from a cut; HTTP/1.0 a body that ends with the connection.
-pub async fn serve_fast(channel: Arc<LiveChannel>, mut stream: TcpStream, head: &RequestHead) {
+pub async fn serve_fast(
+    channel: Arc<LiveChannel>,
+    mut stream: TcpStream,
+    head: &RequestHead,
+    write_every: Duration,
+) {
     let framing = if head.minor_version >= 1 {
         Framing::Chunked
     } else {
@@ -114,7 +119,7 @@ pub async fn serve_fast(channel: Arc<LiveChannel>, mut stream: TcpStream, head: 
         return;
     };
     let joining = Joining { socket, framing };
-    if channel.join_fast(joining).is_ok() {
+    if channel.join_fast(joining, write_every).is_ok() {
         tracing::debug!(broadcast_id = channel.id(), "listener joined");
     }
 }

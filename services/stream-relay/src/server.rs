@@ -86,7 +86,7 @@ async fn serve_http_connection(mut stream: TcpStream, state: Arc<AppState>) {
         .then(|| listen::fast_listener(&state, &preface.head))
         .flatten()
     {
-        listen::serve_fast(channel, stream, &preface.head).await;
+        listen::serve_fast(channel, stream, &preface.head, state.config.write_every).await;
     } else {
         serve_connection(Rewind::new(preface.bytes, stream), state, Port::Http).await;
     }

@@ -1,43 +1,60 @@
-//! The listeners' fast path: a few tasks per live broadcast (shards) write each frame to every socket
-//! they hold with non-blocking writes. No task, no hyper connection and no channel receiver per
-//! listener.
+//! The listeners' fast path: a few tasks per live broadcast (shards) write the frames to every
+//! socket they hold with non-blocking writes. No task, no hyper connection, no channel receiver and no
+//! buffer per listener.
 //!
 //! Why: with a task per listener, every frame wakes every listener's task, each of which then polls a
 //! hyper body and writes; at thousands of listeners that costs more CPU and memory than Icecast's
-//! single write loop. Here a frame costs one wake-up per shard and one `write` per socket; the chunk
-//! framing of HTTP/1.1 is built once per frame, shared by every socket.
+//! single write loop. Here a write costs one wake-up per shard and one `writev` per socket.
 //!
-//! - A socket whose kernel buffer is full keeps the rest in a queue of its own (the frame's `Bytes`,
-//!   not a copy), written first when the next frame comes; a queue past `queue_bytes` drops the
-//!   listener (counted), so a slow listener never delays anyone.
-//! - A newcomer gets the burst (the newest whole frames before the shard's position), then every
-//!   frame the shard receives: no gap, no repeat.
-//! - When the stream ends each socket gets what is queued and the body's end (the last chunk), within
+//! - Each shard keeps one [`Backlog`] of recent frames, and each listener is a position in it: a
+//!   socket whose kernel buffer is full is simply further back, and is written from there when the
+//!   shard next writes; one more than `queue_bytes` behind is dropped (counted), so a slow listener
+//!   never delays anyone.
+//! - A shard writes at most once per `write_every` (RELAY_WRITE_EVERY_MS), every frame that came
+//!   since in one `writev` per socket. Most of a write's cost is the kernel's TCP path, paid per
+//!   call, not per byte (BENCHMARKS.md, "Stream relay vs Icecast"): writing two or four frames at a
+//!   time divides the relay's CPU by about as much, for that much more latency. 0 writes each frame
+//!   as it comes; a loaded machine batches by itself, since the frames that came during a pass are
+//!   written together in the next.
+//! - A newcomer gets the burst (the newest whole frames, at most `burst_bytes`) at once, then
+//!   everything the shard receives: no gap, no repeat.
+//! - When the stream ends each socket gets what is left and the body's end (the last chunk), within
 //!   a grace period.
 
+mod backlog;
+
 use std::{
-    collections::VecDeque,
     io::{self, IoSlice, Write},
     net::{Shutdown, TcpStream},
     sync::Arc,
     time::Duration,
 };
 
-use bytes::{BufMut, Bytes, BytesMut};
-use tokio::sync::{
-    broadcast::error::{RecvError, TryRecvError},
-    mpsc,
+use bytes::Bytes;
+use tokio::{
+    sync::{
+        broadcast::{
+            self,
+            error::{RecvError, TryRecvError},
+        },
+        mpsc,
+    },
+    time::Instant,
 };
 
 use crate::{channel::LiveChannel, metrics};
+use backlog::{Backlog, Position};
 
 /// Shards per live broadcast: few enough that a frame costs a few wake-ups, enough that one write
 /// loop never holds a worker thread for long.
 pub const SHARDS: usize = 4;
-/// After the end, how long listeners have to take what is queued for them.
+/// After the end, how long listeners have to take what is left for them.
 const END_GRACE: Duration = Duration::from_secs(5);
-/// The most queue entries written by one `writev`.
-const MAX_SLICES: usize = 64;
+/// How long a shard may go without writing (a silent source, the grace period after a dropped one)
+/// before it looks for listeners who left: while it writes, a write notices them.
+const PROBE_IDLE: Duration = Duration::from_secs(1);
+/// The most slices given to one `writev` (three per frame when chunked).
+const MAX_SLICES: usize = 96;
 /// Sockets written between two yields to the scheduler: a write loop must not hold a worker thread
 /// for a whole pass, or the source's task (and new connections) wait behind it, and every listener's
 /// lag grows with the queue in the source's socket.
@@ -59,29 +76,11 @@ pub struct Joining {
     pub framing: Framing,
 }
 
-/// One frame in both framings, built once per shard.
-struct Encoded {
-    raw: Bytes,
-    chunked: Bytes,
-}
-
-fn chunked(frame: &Bytes) -> Bytes {
-    let mut out = BytesMut::with_capacity(frame.len() + 12);
-    out.put_slice(format!("{:x}\r\n", frame.len()).as_bytes());
-    out.put_slice(frame);
-    out.put_slice(b"\r\n");
-    out.freeze()
-}
-
-const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
-
+/// One listener of a shard: a socket and how far it has got.
 struct Sink {
     socket: TcpStream,
     framing: Framing,
-    queue: VecDeque<Bytes>,
-    /// Bytes of the queue's first entry already written.
-    offset: usize,
-    queued: usize,
+    at: Position,
 }
 
 /// What became of a socket after a write.
@@ -95,63 +94,42 @@ enum Fate {
 }
 
 impl Sink {
-    fn push(&mut self, frame: &Encoded) {
-        let bytes = match self.framing {
-            Framing::Chunked => frame.chunked.clone(),
-            Framing::CloseDelimited => frame.raw.clone(),
-        };
-        self.queued += bytes.len();
-        self.queue.push_back(bytes);
-    }
-
-    /// Writes as much of the queue as the socket takes now; the bytes written.
-    fn flush(&mut self) -> io::Result<usize> {
-        let mut total = 0;
-        while !self.queue.is_empty() {
-            let slices: Vec<IoSlice<'_>> = self
-                .queue
-                .iter()
-                .take(MAX_SLICES)
-                .enumerate()
-                .map(|(i, b)| IoSlice::new(if i == 0 { &b[self.offset..] } else { b }))
-                .collect();
-            let mut written = match self.socket.write_vectored(&slices) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+    /// Writes as much of the backlog as the socket takes now; the audio bytes that went out whole
+    /// (what `relay_sent_bytes` counts: not the chunk framing, not half a frame).
+    fn flush(&mut self, backlog: &Backlog) -> io::Result<u64> {
+        let behind = backlog.behind(self.at).unwrap_or(0);
+        loop {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let filled = backlog.slices(self.at, self.framing, &mut slices);
+            if filled == 0 {
+                self.at = backlog.advance(self.at, self.framing, 0);
+                break;
+            }
+            let offered: usize = slices[..filled].iter().map(|slice| slice.len()).sum();
+            let written = match self.socket.write_vectored(&slices[..filled]) {
+                Ok(0) if offered > 0 => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            self.queued -= written;
-            total += written;
-            while written > 0 {
-                let first = self.queue[0].len() - self.offset;
-                if written >= first {
-                    written -= first;
-                    self.queue.pop_front();
-                    self.offset = 0;
-                } else {
-                    self.offset += written;
-                    written = 0;
-                }
+            self.at = backlog.advance(self.at, self.framing, written);
+            if written < offered {
+                // the kernel's buffer is full: the next call would only say so
+                break;
             }
         }
-        Ok(total)
+        Ok(behind - backlog.behind(self.at).unwrap_or(behind))
     }
 
-    /// Queues `frames` and writes what the socket takes, in one `writev` when it takes them all;
-    /// the bytes written.
-    fn write(&mut self, frames: &[Encoded], queue_bytes: usize) -> (Fate, usize) {
-        for frame in frames {
-            self.push(frame);
-        }
-        let Ok(written) = self.flush() else {
+    /// Writes what the socket takes and tells whether the listener stays; the audio bytes sent.
+    fn write(&mut self, backlog: &Backlog, queue_bytes: u64) -> (Fate, u64) {
+        let Ok(sent) = self.flush(backlog) else {
             return (Fate::Gone, 0);
         };
-        if self.queued > queue_bytes {
-            (Fate::TooSlow, written)
-        } else {
-            (Fate::Keep, written)
+        match backlog.behind(self.at) {
+            Some(behind) if behind <= queue_bytes => (Fate::Keep, sent),
+            _ => (Fate::TooSlow, sent),
         }
     }
 }
@@ -164,12 +142,12 @@ pub struct Shards {
 
 impl Shards {
     /// Starts the shard tasks of `channel`; `None` once the stream has ended.
-    pub fn start(channel: &Arc<LiveChannel>) -> Option<Self> {
+    pub fn start(channel: &Arc<LiveChannel>, write_every: Duration) -> Option<Self> {
         let mut joins = Vec::with_capacity(SHARDS);
         for _ in 0..SHARDS {
-            let (frames, next_seq) = channel.subscribe_shard()?;
+            let (frames, burst) = channel.subscribe_shard()?;
             let (join, joining) = mpsc::unbounded_channel();
-            tokio::spawn(run(channel.clone(), joining, frames, next_seq));
+            tokio::spawn(run(channel.clone(), joining, frames, burst, write_every));
             joins.push(join);
         }
         Some(Self { joins })
@@ -183,102 +161,187 @@ impl Shards {
     }
 }
 
+/// One shard's state between its events.
+struct Shard {
+    channel: Arc<LiveChannel>,
+    backlog: Backlog,
+    sinks: Vec<Sink>,
+    /// When the shard wrote to its sockets last, to pace the writes by `write_every`.
+    last_write: Instant,
+    /// When the shard last wrote or looked for listeners who left.
+    last_seen: Instant,
+}
+
 async fn run(
     channel: Arc<LiveChannel>,
     mut joining: mpsc::UnboundedReceiver<Joining>,
-    mut frames: tokio::sync::broadcast::Receiver<Bytes>,
-    mut next_seq: u64,
+    mut frames: broadcast::Receiver<Bytes>,
+    burst: Vec<Bytes>,
+    write_every: Duration,
 ) {
-    let queue_bytes = channel.queue_bytes();
-    let mut sinks: Vec<Sink> = Vec::new();
-    let mut batch = Vec::new();
+    let limits = channel.limits();
+    let mut backlog = Backlog::new(limits.queue_bytes + limits.burst_bytes);
+    for frame in burst {
+        backlog.push(frame);
+    }
+    let mut shard = Shard {
+        channel,
+        backlog,
+        sinks: Vec::new(),
+        last_write: Instant::now(),
+        last_seen: Instant::now(),
+    };
+    // Set while frames wait for the next write.
+    let mut write_at: Option<Instant> = None;
     loop {
         tokio::select! {
-            frame = frames.recv() => match frame {
-                Ok(frame) => {
-                    // Behind the source (a busy machine), the loop takes every frame waiting and
-                    // writes them together: one `writev` per socket however far behind it is.
-                    batch.push(frame);
-                    let mut closed = false;
-                    loop {
-                        match frames.try_recv() {
-                            Ok(frame) => batch.push(frame),
-                            Err(TryRecvError::Lagged(missed)) => lagged(&channel, &mut next_seq, missed),
-                            Err(TryRecvError::Closed) => { closed = true; break }
-                            Err(TryRecvError::Empty) => break,
-                        }
-                    }
-                    next_seq += batch.len() as u64;
-                    let encoded: Vec<Encoded> = batch
-                        .drain(..)
-                        .map(|frame| Encoded { chunked: chunked(&frame), raw: frame })
-                        .collect();
-                    write_to_all(&channel, &mut sinks, &encoded, queue_bytes).await;
-                    if closed {
-                        break;
-                    }
-                }
-                Err(RecvError::Lagged(missed)) => lagged(&channel, &mut next_seq, missed),
-                Err(RecvError::Closed) => break,
-            },
-            joined = joining.recv() => {
-                let Some(Joining { socket, framing }) = joined else { break };
-                let mut sink = Sink { socket, framing, queue: VecDeque::new(), offset: 0, queued: 0 };
-                for frame in channel.burst_before(next_seq) {
-                    sink.push(&Encoded { chunked: chunked(&frame), raw: frame });
-                }
-                channel.listener_joined();
-                let fate = match sink.flush() {
-                    Ok(written) => {
-                        metrics::bytes_sent(written as u64);
-                        Fate::Keep
-                    }
-                    Err(_) => Fate::Gone,
+            frame = frames.recv() => {
+                let closed = match frame {
+                    Ok(frame) => shard.receive(frame, &mut frames),
+                    Err(RecvError::Lagged(missed)) => { shard.lagged(missed); false }
+                    Err(RecvError::Closed) => true,
                 };
-                if keep(&channel, fate) {
-                    sinks.push(sink);
+                if closed {
+                    break;
                 }
+                let due = shard.last_write + write_every;
+                if due <= Instant::now() {
+                    shard.write_to_all().await;
+                    write_at = None;
+                } else {
+                    write_at.get_or_insert(due);
+                }
+            }
+            joined = joining.recv() => match joined {
+                Some(joined) => shard.admit(joined),
+                None => break,
+            },
+            () = sleep_until(write_at), if write_at.is_some() => {
+                shard.write_to_all().await;
+                write_at = None;
+            }
+            () = tokio::time::sleep_until(shard.last_seen + PROBE_IDLE) => shard.probe_all(),
+        }
+    }
+    shard.finish().await;
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+impl Shard {
+    /// Takes `frame` and every frame waiting behind it; whether the stream has ended.
+    fn receive(&mut self, frame: Bytes, frames: &mut broadcast::Receiver<Bytes>) -> bool {
+        self.backlog.push(frame);
+        loop {
+            match frames.try_recv() {
+                Ok(frame) => self.backlog.push(frame),
+                Err(TryRecvError::Lagged(missed)) => self.lagged(missed),
+                Err(TryRecvError::Closed) => return true,
+                Err(TryRecvError::Empty) => return false,
             }
         }
     }
-    finish(&channel, sinks).await;
-}
 
-/// Writes `frame` to every socket, yielding every [`WRITES_PER_YIELD`] sockets; drops the gone and
-/// the too slow.
-async fn write_to_all(
-    channel: &LiveChannel,
-    sinks: &mut Vec<Sink>,
-    frames: &[Encoded],
-    limit: usize,
-) {
-    let mut i = 0;
-    let mut written = 0;
-    let mut sent = 0;
-    while i < sinks.len() {
-        let (fate, bytes) = sinks[i].write(frames, limit);
-        sent += bytes as u64;
-        if keep(channel, fate) {
-            i += 1;
-        } else {
-            sinks.swap_remove(i);
-        }
-        written += 1;
-        if written % WRITES_PER_YIELD == 0 {
-            tokio::task::yield_now().await;
+    /// The shard missed frames (the ring overflowed): its listeners have a gap.
+    fn lagged(&self, missed: u64) {
+        tracing::warn!(
+            broadcast_id = self.channel.id(),
+            missed,
+            "a listener shard fell behind the source"
+        );
+    }
+
+    /// A newcomer: the burst at once, then whatever the shard writes.
+    fn admit(&mut self, Joining { socket, framing }: Joining) {
+        let at = self.backlog.burst_start(self.channel.limits().burst_bytes);
+        let mut sink = Sink {
+            socket,
+            framing,
+            at,
+        };
+        self.channel.listener_joined();
+        let (fate, sent) = sink.write(&self.backlog, self.channel.queue_bytes() as u64);
+        metrics::bytes_sent(sent);
+        if keep(&self.channel, fate) {
+            self.sinks.push(sink);
         }
     }
-    metrics::bytes_sent(sent);
-}
 
-/// The shard missed frames (the ring overflowed): its listeners have a gap.
-fn lagged(channel: &LiveChannel, next_seq: &mut u64, missed: u64) {
-    *next_seq += missed;
-    tracing::warn!(
-        broadcast_id = channel.id(),
-        missed,
-        "a listener shard fell behind the source"
-    );
+    /// Writes the backlog to every socket, yielding every [`WRITES_PER_YIELD`] sockets; drops the
+    /// gone and the too slow.
+    async fn write_to_all(&mut self) {
+        self.last_write = Instant::now();
+        self.last_seen = self.last_write;
+        let queue_bytes = self.channel.queue_bytes() as u64;
+        let (mut i, mut writes, mut sent) = (0, 0, 0);
+        while i < self.sinks.len() {
+            let (fate, bytes) = self.sinks[i].write(&self.backlog, queue_bytes);
+            sent += bytes;
+            if keep(&self.channel, fate) {
+                i += 1;
+            } else {
+                self.sinks.swap_remove(i);
+            }
+            writes += 1;
+            if writes % WRITES_PER_YIELD == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        metrics::bytes_sent(sent);
+    }
+
+    /// Drops the listeners whose connection is closed or reset: with nothing to write, no write
+    /// error tells, so each socket is asked without reading (a peek).
+    fn probe_all(&mut self) {
+        self.last_seen = Instant::now();
+        let channel = &self.channel;
+        self.sinks.retain(|sink| {
+            let open = match sink.socket.peek(&mut [0]) {
+                Ok(0) => false,
+                Ok(_) => true, // he sent something (a pipelined request): his business
+                Err(e) => matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ),
+            };
+            open || keep(channel, Fate::Gone)
+        });
+    }
+
+    /// The stream ended: each socket gets what is left and the end of the body (an empty frame is
+    /// the last chunk, `0\r\n\r\n`, when chunked), within a grace period.
+    async fn finish(mut self) {
+        self.backlog.push(Bytes::new());
+        let end = self.backlog.head();
+        let deadline = Instant::now() + END_GRACE;
+        loop {
+            let (backlog, channel) = (&self.backlog, &self.channel);
+            self.sinks.retain_mut(|sink| {
+                let flushed = sink.flush(backlog);
+                if let Ok(sent) = flushed {
+                    metrics::bytes_sent(sent);
+                }
+                let done = flushed.is_err() || sink.at == end || backlog.behind(sink.at).is_none();
+                if done {
+                    let _ = sink.socket.shutdown(Shutdown::Write);
+                    channel.listener_left();
+                }
+                !done
+            });
+            if self.sinks.is_empty() || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for sink in self.sinks {
+            let _ = sink.socket.shutdown(Shutdown::Write);
+            self.channel.listener_left();
+        }
+    }
 }
 
 /// Counts a listener out unless `fate` keeps him.
@@ -296,37 +359,4 @@ fn keep(channel: &LiveChannel, fate: Fate) -> bool {
     }
     channel.listener_left();
     false
-}
-
-/// The stream ended: each socket gets what is queued and the end of the body, within a grace period.
-async fn finish(channel: &LiveChannel, mut sinks: Vec<Sink>) {
-    for sink in &mut sinks {
-        if sink.framing == Framing::Chunked {
-            sink.queued += LAST_CHUNK.len();
-            sink.queue.push_back(Bytes::from_static(LAST_CHUNK));
-        }
-    }
-    let deadline = tokio::time::Instant::now() + END_GRACE;
-    loop {
-        sinks.retain_mut(|sink| {
-            let flushed = sink.flush();
-            if let Ok(written) = flushed {
-                metrics::bytes_sent(written as u64);
-            }
-            let done = flushed.is_err() || sink.queue.is_empty();
-            if done {
-                let _ = sink.socket.shutdown(Shutdown::Write);
-                channel.listener_left();
-            }
-            !done
-        });
-        if sinks.is_empty() || tokio::time::Instant::now() >= deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    for sink in sinks {
-        let _ = sink.socket.shutdown(Shutdown::Write);
-        channel.listener_left();
-    }
 }

@@ -46,7 +46,8 @@ async fn spawn_relay() -> Relay {
         redis_prefix: "relay-test:".into(),
         recordings_dir: std::env::temp_dir().join("relay-test-recordings"),
         source_grace: std::time::Duration::from_secs(10),
-        fast_listeners: false,
+        fast_listeners: true,
+        write_every: std::time::Duration::ZERO,
         socket_send_buffer: 64 * 1024,
     };
     let shutdown = Shutdown::new();

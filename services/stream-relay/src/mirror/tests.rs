@@ -31,6 +31,7 @@ fn config(prefix: &str) -> Config {
         recordings_dir: std::env::temp_dir().join(format!("relay-test-{prefix}")),
         source_grace: Duration::from_secs(10),
         fast_listeners: false,
+        write_every: std::time::Duration::ZERO,
         socket_send_buffer: 64 * 1024,
     }
 }

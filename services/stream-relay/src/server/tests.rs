@@ -36,6 +36,7 @@ fn config(burst_bytes: usize, queue_bytes: usize, fast_listeners: bool) -> Confi
         recordings_dir: std::env::temp_dir().join("relay-test-recordings"),
         source_grace: Duration::from_secs(10),
         fast_listeners,
+        write_every: Duration::ZERO,
         socket_send_buffer: 64 * 1024,
     }
 }
@@ -47,7 +48,10 @@ async fn relay_with_channel(
     queue_bytes: usize,
     fast: bool,
 ) -> (SocketAddr, Arc<AppState>, Arc<LiveChannel>) {
-    let config = config(burst_bytes, queue_bytes, fast);
+    relay_with_config(config(burst_bytes, queue_bytes, fast)).await
+}
+
+async fn relay_with_config(config: Config) -> (SocketAddr, Arc<AppState>, Arc<LiveChannel>) {
     let state = Arc::new(AppState::new(&config, Shutdown::new()).unwrap());
     let broadcast = Broadcast {
         broadcast_id: 5,
@@ -153,6 +157,54 @@ async fn a_listener_hears_the_burst_then_live_audio_until_the_end_on(fast: bool)
     })
     .await;
     assert_eq!(channel.listener_peak(), 1);
+}
+
+#[tokio::test]
+async fn a_listener_who_leaves_while_the_source_is_silent_is_counted_out() {
+    for fast in [false, true] {
+        let (addr, _state, channel) = relay_with_channel(417, 1 << 20, fast).await;
+        channel.publish(frame(1));
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        open(&mut stream, "/live/dj.owl").await;
+        wait_until("the listener is counted", || channel.listener_count() == 1).await;
+        drop(stream);
+        // no frame comes, so no write can fail
+        wait_until("the listener is counted out", || {
+            channel.listener_count() == 0
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn the_write_loops_write_at_most_once_per_write_every() {
+    const EVERY: Duration = Duration::from_millis(400);
+    let (addr, _state, channel) = relay_with_config(Config {
+        write_every: EVERY,
+        ..config(0, 1 << 20, true)
+    })
+    .await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    open(&mut stream, "/live/dj.owl").await;
+    wait_until("the listener is counted", || channel.listener_count() == 1).await;
+    let chunk = |n| [&b"1a1\r\n"[..], &frame(n), b"\r\n"].concat();
+
+    channel.publish(frame(1));
+    let mut first = vec![0; chunk(1).len()];
+    stream.read_exact(&mut first).await.unwrap();
+    assert_eq!(first, chunk(1));
+    let written = std::time::Instant::now();
+    channel.publish(frame(2));
+    channel.publish(frame(3));
+    let mut next = vec![0; 2 * chunk(2).len()];
+    stream.read_exact(&mut next).await.unwrap();
+    assert_eq!(next, [chunk(2), chunk(3)].concat(), "both in order");
+    // A lower bound only: they may come later on a busy machine, never sooner.
+    let waited = written.elapsed();
+    assert!(
+        waited >= EVERY - Duration::from_millis(50),
+        "frames 2 and 3 waited for the next write, {waited:?} after the first"
+    );
 }
 
 #[tokio::test]

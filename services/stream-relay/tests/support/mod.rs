@@ -82,7 +82,8 @@ impl Platform {
             redis_prefix: services.redis_prefix.clone(),
             recordings_dir: recordings.clone(),
             source_grace: setup.source_grace,
-            fast_listeners: false,
+            fast_listeners: true,
+            write_every: std::time::Duration::ZERO,
             socket_send_buffer: 64 * 1024,
         };
         let shutdown = Shutdown::new();
