@@ -152,6 +152,8 @@ pub async fn serve_on(
             .keep_delivering(state.hub.clone(), shutdown.clone()),
     );
 
+    tokio::spawn(state.hub.clone().keep_pinging(shutdown.clone()));
+
     let hub = state.hub.clone();
     let app = health::router(readiness).merge(router(state));
     serve::serve_with_peer_addrs(listener, app, shutdown).await?;

@@ -207,10 +207,13 @@ pub fn tell_count(hub: &Hub, room: i64, count: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ws::hub::Client;
+    use crate::ws::hub::{Client, Outgoing};
     use serde_json::Value;
 
-    fn data(text: &Utf8Bytes) -> (String, Value) {
+    fn data(outgoing: &Outgoing) -> (String, Value) {
+        let Outgoing::Text(text) = outgoing else {
+            panic!("not text")
+        };
         let value: Value = serde_json::from_str(text.as_str()).unwrap();
         (
             value["event"].as_str().unwrap().to_owned(),
@@ -230,7 +233,7 @@ mod tests {
         let frame = to_frame(routing::CHAT_MESSAGE_UNLIKED, &liked.encode_to_vec())
             .unwrap()
             .unwrap();
-        let (name, body) = data(&frame.message);
+        let (name, body) = data(&Outgoing::Text(frame.message.clone()));
         assert_eq!(
             (frame.room, name.as_str(), frame.except_origin.as_deref()),
             (7, "chat:unliked_message", Some("o"))
@@ -250,7 +253,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(
-            data(&frame.message).1,
+            data(&Outgoing::Text(frame.message.clone())).1,
             json!({ "messageId": 3, "broadcastId": 7, "userId": 5 })
         );
         assert_eq!(frame.except_origin, None);

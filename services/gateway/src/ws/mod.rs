@@ -119,7 +119,7 @@ async fn admit(
     client: &Client,
     origin: Option<String>,
     stream_state: Utf8Bytes,
-) -> (u64, tokio::sync::mpsc::Receiver<Utf8Bytes>) {
+) -> (u64, tokio::sync::mpsc::Receiver<hub::Outgoing>) {
     let (id, queue) = rooms.hub.join(room, client.clone(), origin);
     let everyone = match rooms.presence.joined(room, client).await {
         Ok(clients) => clients,

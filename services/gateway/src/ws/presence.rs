@@ -283,8 +283,8 @@ impl Presence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ws::hub::Outgoing;
     use service_kit::amqp::EventBus;
-    use tokio_tungstenite::tungstenite::Utf8Bytes;
 
     fn presence() -> Presence {
         // Neither pool connects until used: the few-changes path needs neither Redis nor RabbitMQ.
@@ -293,7 +293,10 @@ mod tests {
         Presence::new(redis, "t:", publisher, Duration::from_secs(30))
     }
 
-    fn event_name(text: &Utf8Bytes) -> String {
+    fn event_name(outgoing: &Outgoing) -> String {
+        let Outgoing::Text(text) = outgoing else {
+            panic!("not text")
+        };
         serde_json::from_str::<serde_json::Value>(text.as_str()).unwrap()["event"]
             .as_str()
             .unwrap()

@@ -23,9 +23,8 @@ use tokio_tungstenite::tungstenite::{
     },
 };
 
-use super::upgrade::Socket;
+use super::{hub::Outgoing, upgrade::Socket};
 
-const PING_EVERY: Duration = Duration::from_secs(30);
 /// A frame the kernel cannot take within this is for a client that stopped reading: the connection
 /// is dropped. Without it the socket's task would wait forever on a client that never reads, after
 /// the hub dropped it from its room for overflowing its send queue.
@@ -53,20 +52,18 @@ pub type Ending = (CloseCode, &'static str);
 
 /// What woke the socket's task.
 enum Wake {
-    Outgoing(Option<Utf8Bytes>),
-    Ping,
+    Outgoing(Option<Outgoing>),
     Incoming(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
     Shutdown,
 }
 
-/// Relays the socket's queue to the client and pings it until either side ends; returns the close
-/// code and reason the server ends with, if it is the one ending.
+/// Relays the socket's queue (frames, and the hub's pings) to the client until either side ends;
+/// returns the close code and reason the server ends with, if it is the one ending.
 pub async fn serve(
     socket: &mut Socket,
-    queue: &mut mpsc::Receiver<Utf8Bytes>,
+    queue: &mut mpsc::Receiver<Outgoing>,
     shutdown: &Shutdown,
 ) -> Option<Ending> {
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     let mut awaiting_pong = false;
     // Made once: a fresh shutdown future per wake-up registered with the shared token and left it
     // again, under its lock, for every socket at every message.
@@ -78,11 +75,10 @@ pub async fn serve(
             biased;
             outgoing = queue.recv() => Wake::Outgoing(outgoing),
             frame = socket.next() => Wake::Incoming(frame),
-            _ = ping.tick() => Wake::Ping,
             _ = &mut shutdown => Wake::Shutdown,
         };
         match wake {
-            Wake::Outgoing(Some(text)) => {
+            Wake::Outgoing(Some(Outgoing::Text(text))) => {
                 if !send_text(socket, text).await {
                     return None;
                 }
@@ -90,8 +86,10 @@ pub async fn serve(
             Wake::Outgoing(None) => {
                 return Some((CloseCode::Policy, "too slow: the send queue overflowed"));
             }
-            Wake::Ping if awaiting_pong => return Some((CloseCode::Error, "no answer to ping")),
-            Wake::Ping => {
+            Wake::Outgoing(Some(Outgoing::Ping)) if awaiting_pong => {
+                return Some((CloseCode::Error, "no answer to ping"));
+            }
+            Wake::Outgoing(Some(Outgoing::Ping)) => {
                 awaiting_pong = true;
                 if !send_within(socket, Message::Ping(Bytes::new())).await {
                     return None;
