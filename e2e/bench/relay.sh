@@ -3,10 +3,11 @@
 # one run (BENCHMARKS.md has the figures).
 #
 #   e2e/bench/relay.sh LISTENERS SECONDS     # e.g. e2e/bench/relay.sh 5000 60; RATE=500 per second
-#   RELAY_FAST_LISTENERS=true e2e/bench/relay.sh 5000 60   # the relay's experimental write loops
+#   RELAY_FAST_LISTENERS=false e2e/bench/relay.sh 5000 60   # every listener through hyper
 #   SLOW_SHARE=0.05 e2e/bench/relay.sh 5000 60   # 5% of the listeners read at half speed, reported apart
 #   SLOW_SHARE=0.05 SLOW_RCVBUF=16384 e2e/bench/relay.sh 5000 120   # ... with a small receive buffer each,
 #       as over a slow link (over loopback the server's send buffer otherwise hides them for minutes)
+#   SLOW_TWIN=1 SLOW_SHARE=0.05 e2e/bench/relay.sh 5000 120   # each server twice: without, then with them
 #   REPLICA=1 e2e/bench/relay.sh 5000 60         # ours measured twice: direct, then through a replica
 #   WRITE_EVERY="0 48 96" e2e/bench/relay.sh 5000 60   # ours once per RELAY_WRITE_EVERY_MS (fast path),
 #       each on a relay of its own, beside icecast2
@@ -45,6 +46,7 @@ RATE=${RATE:-500}
 SLOW_SHARE=${SLOW_SHARE:-0}
 SLOW_RCVBUF=${SLOW_RCVBUF:-0}
 REPLICA=${REPLICA:-0}
+SLOW_TWIN=${SLOW_TWIN:-0}
 ((LISTENERS > 0 && LISTENERS <= 40000)) || { echo "LISTENERS must be 1..40000" >&2; exit 2; }
 ((SECONDS_HELD > 0 && SECONDS_HELD <= 600)) || { echo "SECONDS must be 1..600" >&2; exit 2; }
 WORK=$(mktemp -d /tmp/ls-relay-bench.XXXXXX)
@@ -94,14 +96,14 @@ start auth "${common_env[@]}" AUTH_LISTEN=127.0.0.1:29210 AUTH_SUPERADMIN_USERNA
 start archive "${common_env[@]}" BROADCASTS_LISTEN=127.0.0.1:29230 "$BIN/broadcasts-archive"
 mkdir -p "$WORK/recordings"
 relay_env=("${common_env[@]}" RELAY_RECORDINGS_DIR="$WORK/recordings" RELAY_BURST_BYTES=65536
-    RELAY_QUEUE_BYTES=524288)
+    RELAY_QUEUE_BYTES=524288 RELAY_SOURCE_GRACE_MS=1000)
 # One relay per write interval (WRITE_EVERY, fast path): the first on 29240/29241, the others on
-# 29260/29261, 29262/29263, ...; a short grace so that one run's broadcast has ended before the next
-# run's source goes live on another relay.
+# 29260/29261, 29262/29263, ... Every relay has a short grace (1 s), so that one run's broadcast has
+# ended before the next run's source goes live.
 read -r -a WRITE_EVERY_LIST <<<"${WRITE_EVERY:-}"
 RELAY_PORTS=(29240)
 if ((${#WRITE_EVERY_LIST[@]} > 0)); then
-    relay_env+=(RELAY_FAST_LISTENERS=true RELAY_SOURCE_GRACE_MS=1000 RELAY_WRITE_EVERY_MS="${WRITE_EVERY_LIST[0]}")
+    relay_env+=(RELAY_FAST_LISTENERS=true RELAY_WRITE_EVERY_MS="${WRITE_EVERY_LIST[0]}")
     for ((i = 1; i < ${#WRITE_EVERY_LIST[@]}; i++)); do RELAY_PORTS+=($((29258 + 2 * i))); done
 fi
 start relay "${relay_env[@]}" RELAY_LISTEN=127.0.0.1:29240 RELAY_SOURCE_LISTEN=127.0.0.1:29241 "$BIN/stream-relay"
@@ -187,32 +189,44 @@ done
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 bench=("$BIN/relay-bench" run --listeners "$LISTENERS" --seconds "$SECONDS_HELD" --rate "$RATE"
-    --slow-share "$SLOW_SHARE" --slow-rcvbuf "$SLOW_RCVBUF")
+    --slow-rcvbuf "$SLOW_RCVBUF")
+results=()
+# measure LABEL OUT ARGS...: one run of relay-bench; with SLOW_TWIN=1 two, the first without the
+# half-speed readers, so that what they do to everyone else is read within one server's pair.
+measure() {
+    local label=$1 out=$2
+    shift 2
+    if [[ $SLOW_TWIN == 1 ]]; then
+        "${bench[@]}" --slow-share 0 --label "$label" --out "$out-steady.json" "$@"
+        results+=("$out-steady.json")
+        sleep 3 # the run's source has gone: its broadcast ends (grace 1 s) or its mount is freed
+        label="$label, $SLOW_SHARE half-speed"
+    fi
+    "${bench[@]}" --slow-share "$SLOW_SHARE" --label "$label" --out "$out.json" "$@"
+    results+=("$out.json")
+}
 ours=(--source-path "/live/$USERNAME" --source-auth "$USERNAME:$KEY" --listen-path "/live/$USERNAME")
 relay_label=stream-relay
-[[ ${RELAY_FAST_LISTENERS:-false} == true ]] && relay_label="stream-relay (fast listeners)"
-results=()
+[[ ${RELAY_FAST_LISTENERS:-true} == false ]] && relay_label="stream-relay (hyper listeners)"
 for ((i = 0; i < ${#RELAY_PIDS[@]}; i++)); do
     port=${RELAY_PORTS[$i]}
     label=$relay_label
     ((${#WRITE_EVERY_LIST[@]} > 0)) && label="stream-relay (writes every ${WRITE_EVERY_LIST[$i]} ms)"
     log "our relay ($label): $LISTENERS listeners"
-    ((i > 0)) && sleep 3 # the previous run's broadcast ends (grace 1 s)
-    "${bench[@]}" --label "$label" --server-pid "${RELAY_PIDS[$i]}" "${ours[@]}" \
-        --source 127.0.0.1:$((port + 1)) --listen 127.0.0.1:$port --out "$WORK/relay-$i.json"
-    results+=("$WORK/relay-$i.json")
+    ((i > 0)) && sleep 3
+    measure "$label" "$WORK/relay-$i" --server-pid "${RELAY_PIDS[$i]}" "${ours[@]}" \
+        --source 127.0.0.1:$((port + 1)) --listen 127.0.0.1:$port
 done
 if [[ $REPLICA == 1 ]]; then
     log "our relay through a replica: source on relay A, $LISTENERS listeners on relay B"
-    "${bench[@]}" --label "$relay_label via a replica" --server-pid "$RELAY_PID" --server-pid "$REPLICA_PID" \
-        "${ours[@]}" --source 127.0.0.1:29241 --listen 127.0.0.1:29250 --out "$WORK/replica.json"
-    results+=("$WORK/replica.json")
+    sleep 3
+    measure "$relay_label via a replica" "$WORK/replica" --server-pid "$RELAY_PID" --server-pid "$REPLICA_PID" \
+        "${ours[@]}" --source 127.0.0.1:29241 --listen 127.0.0.1:29250
 fi
 log "icecast2: $LISTENERS listeners"
-"${bench[@]}" --label "icecast2 $(icecast2 -v | awk '{print $2}')" --server-pid "$ICECAST_PID" \
+measure "icecast2 $(icecast2 -v | awk '{print $2}')" "$WORK/icecast" --server-pid "$ICECAST_PID" \
     --source 127.0.0.1:29300 --source-path /bench --source-auth "source:$ICE_PASSWORD" \
-    --listen 127.0.0.1:29300 --listen-path /bench --out "$WORK/icecast.json"
-results+=("$WORK/icecast.json")
+    --listen 127.0.0.1:29300 --listen-path /bench
 
 cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
 mem=$(free -g | awk '/^Mem:/{print $2 " GiB"}')
@@ -220,7 +234,7 @@ cat <<HEAD
 
 Date: $(date -u +%Y-%m-%dT%H:%MZ). Machine: $(nproc) cores ($cpu), $mem RAM (free -g); load before the
 run: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg). Command: e2e/bench/relay.sh $LISTENERS $SECONDS_HELD
-(RATE=$RATE SLOW_SHARE=$SLOW_SHARE SLOW_RCVBUF=$SLOW_RCVBUF REPLICA=$REPLICA WRITE_EVERY="${WRITE_EVERY:-}").
+(RATE=$RATE SLOW_SHARE=$SLOW_SHARE SLOW_RCVBUF=$SLOW_RCVBUF SLOW_TWIN=$SLOW_TWIN REPLICA=$REPLICA WRITE_EVERY="${WRITE_EVERY:-}").
 Load generator, both servers and the platform's other servers on this one machine; the servers measured
 one after the other.
 
