@@ -1,6 +1,7 @@
 //! `GET /ws/{broadcastId}`: the room of a broadcast over WebSocket.
 
 pub mod events;
+mod frames;
 pub mod hub;
 pub mod presence;
 mod socket;

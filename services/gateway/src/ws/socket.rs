@@ -1,29 +1,27 @@
-//! One WebSocket's life after the handshake: relaying its queue to the client, pinging it, and
-//! ending it.
+//! One WebSocket's life after the handshake: relaying its queue (frames, and the hub's pings) to
+//! the client, reading what the client sends, and ending the connection.
 //!
-//! Frames over `FRAGMENT` bytes go out as a message in fragments (RFC 6455 §5.4; browsers and
-//! WebSocket clients hand the whole message to the application): tungstenite's write buffer keeps
-//! the capacity of the largest frame it ever held, for the socket's whole life, so sending the
-//! newcomer's room list (~16 KB) in one frame cost every idle socket 16 KiB.
+//! The server's frames are written by `frames`, straight to the connection; tungstenite reads the
+//! client's and does the close handshake. The one frame tungstenite writes mid-life, a pong to a
+//! client's ping, is flushed as soon as the ping is read, before any frame of ours.
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use service_kit::shutdown::Shutdown;
-use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::{
-    Message, Utf8Bytes,
-    protocol::{
-        CloseFrame, WebSocketConfig,
-        frame::{
-            Frame,
-            coding::{CloseCode, Data, OpCode},
-        },
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    sync::mpsc,
+};
+use tokio_tungstenite::{
+    WebSocketStream,
+    tungstenite::{
+        Message,
+        protocol::{CloseFrame, WebSocketConfig, frame::coding::CloseCode},
     },
 };
 
-use super::{hub::Outgoing, upgrade::Socket};
+use super::{frames, hub::Outgoing};
 
 /// A frame the kernel cannot take within this is for a client that stopped reading: the connection
 /// is dropped. Without it the socket's task would wait forever on a client that never reads, after
@@ -35,10 +33,9 @@ const MAX_CLIENT_FRAME: usize = 4096;
 /// its default (128 KiB) that was 128 KiB resident per idle socket, for clients that send nothing but
 /// pongs. A bigger client frame (up to `MAX_CLIENT_FRAME`) still fits: the buffer grows for it.
 const READ_BUFFER: usize = 512;
-/// The largest frame written in one piece; bigger messages go in fragments of this size.
-const FRAGMENT: usize = 1024;
 
-/// The socket's configuration: small reads, and frames written through without a buffer of their own.
+/// The socket's configuration: small reads, and tungstenite's few frames (pongs, the close) written
+/// through at once.
 pub fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
@@ -59,8 +56,8 @@ enum Wake {
 
 /// Relays the socket's queue (frames, and the hub's pings) to the client until either side ends;
 /// returns the close code and reason the server ends with, if it is the one ending.
-pub async fn serve(
-    socket: &mut Socket,
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut WebSocketStream<S>,
     queue: &mut mpsc::Receiver<Outgoing>,
     shutdown: &Shutdown,
 ) -> Option<Ending> {
@@ -79,7 +76,7 @@ pub async fn serve(
         };
         match wake {
             Wake::Outgoing(Some(Outgoing::Text(text))) => {
-                if !send_text(socket, text).await {
+                if !write_frame(socket, frames::TEXT, text.as_bytes()).await {
                     return None;
                 }
             }
@@ -91,11 +88,17 @@ pub async fn serve(
             }
             Wake::Outgoing(Some(Outgoing::Ping)) => {
                 awaiting_pong = true;
-                if !send_within(socket, Message::Ping(Bytes::new())).await {
+                if !write_frame(socket, frames::PING, &[]).await {
                     return None;
                 }
             }
             Wake::Incoming(Some(Ok(Message::Pong(_)))) => awaiting_pong = false,
+            Wake::Incoming(Some(Ok(Message::Ping(_)))) => {
+                // tungstenite queued the pong; out before any frame of ours.
+                if !within(socket.flush()).await {
+                    return None;
+                }
+            }
             Wake::Incoming(Some(Ok(Message::Close(_))) | None) => return None,
             Wake::Incoming(Some(Err(_))) => {
                 return Some((CloseCode::Size, "frame too large or malformed"));
@@ -107,77 +110,98 @@ pub async fn serve(
 }
 
 /// Ends the connection from the server's side with a close frame.
-pub async fn close(socket: &mut Socket, (code, reason): Ending) {
+pub async fn close<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut WebSocketStream<S>,
+    (code, reason): Ending,
+) {
     let frame = Message::Close(Some(CloseFrame {
         code,
         reason: reason.into(),
     }));
-    if send_within(socket, frame).await {
+    if within(socket.send(frame)).await {
         let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.close(None)).await;
     }
 }
 
-/// Sends a text message, in fragments when it is big; false when the connection failed or the client
-/// took nothing for `WRITE_TIMEOUT`.
-async fn send_text(socket: &mut Socket, text: Utf8Bytes) -> bool {
-    if text.len() <= FRAGMENT {
-        return send_within(socket, Message::Text(text)).await;
-    }
-    let pieces = fragments(text.as_str(), FRAGMENT);
-    let bytes = Bytes::from(text);
-    let last = pieces.len() - 1;
-    for (i, piece) in pieces.into_iter().enumerate() {
-        let opcode = OpCode::Data(if i == 0 { Data::Text } else { Data::Continue });
-        let frame = Frame::message(bytes.slice(piece), opcode, i == last);
-        if !send_within(socket, Message::Frame(frame)).await {
-            return false;
-        }
-    }
-    true
+/// Writes one of the server's frames; false when the connection failed or the client took nothing
+/// for `WRITE_TIMEOUT`.
+async fn write_frame<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut WebSocketStream<S>,
+    opcode: u8,
+    payload: &[u8],
+) -> bool {
+    within(frames::write(socket.get_mut(), opcode, payload)).await
 }
 
-/// `text` cut into ranges of at most `size` bytes, each ending on a character boundary (a client
-/// may check each fragment's UTF-8 on its own).
-fn fragments(text: &str, size: usize) -> Vec<std::ops::Range<usize>> {
-    debug_assert!(size >= 4, "a fragment holds at least one character");
-    let mut ranges = Vec::with_capacity(text.len().div_ceil(size));
-    let mut start = 0;
-    while start < text.len() {
-        let mut end = (start + size).min(text.len());
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        ranges.push(start..end);
-        start = end;
-    }
-    ranges
-}
-
-/// Sends a frame; false when the connection failed or the client took nothing for `WRITE_TIMEOUT`.
-async fn send_within(socket: &mut Socket, message: Message) -> bool {
-    let mut send = std::pin::pin!(socket.send(message));
+/// Awaits a write; false when it failed or the client took nothing for `WRITE_TIMEOUT`.
+async fn within<E>(write: impl Future<Output = Result<(), E>>) -> bool {
+    let mut write = std::pin::pin!(write);
     // Almost every frame goes straight into the kernel's buffer: the timer (a runtime handle and a
     // timer entry per frame per socket) is only made for the frames that have to wait.
-    if let Some(sent) = send.as_mut().now_or_never() {
-        return sent.is_ok();
+    if let Some(written) = write.as_mut().now_or_never() {
+        return written.is_ok();
     }
-    matches!(tokio::time::timeout(WRITE_TIMEOUT, send).await, Ok(Ok(())))
+    matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::DuplexStream;
+    use tokio_tungstenite::tungstenite::{Utf8Bytes, protocol::Role};
 
-    #[test]
-    fn fragments_cover_the_text_and_never_split_a_character() {
-        let text = "ab€cd€€e"; // '€' is 3 bytes
-        let pieces = fragments(text, 4);
-        let joined: String = pieces.iter().map(|r| &text[r.clone()]).collect();
-        assert_eq!(joined, text);
-        assert!(pieces.iter().all(|r| r.len() <= 4 && !r.is_empty()));
+    /// A served socket's client end, the queue that feeds it, and its task.
+    async fn served() -> (
+        WebSocketStream<DuplexStream>,
+        mpsc::Sender<Outgoing>,
+        tokio::task::JoinHandle<Option<Ending>>,
+    ) {
+        let (server, client) = tokio::io::duplex(64 * 1024);
+        let (queue, mut receiver) = mpsc::channel(8);
+        let task = tokio::spawn(async move {
+            let mut socket =
+                WebSocketStream::from_raw_socket(server, Role::Server, Some(config())).await;
+            serve(&mut socket, &mut receiver, &Shutdown::new()).await
+        });
+        let client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        (client, queue, task)
+    }
+
+    #[tokio::test]
+    async fn a_client_s_ping_is_answered_between_the_server_s_frames() {
+        let (mut client, queue, task) = served().await;
+        queue
+            .send(Outgoing::Text(Utf8Bytes::from("one")))
+            .await
+            .unwrap();
+        client.send(Message::Ping("p".into())).await.unwrap();
+        assert_eq!(client.next().await.unwrap().unwrap(), Message::text("one"));
         assert_eq!(
-            fragments("short", 1024),
-            vec![std::ops::Range { start: 0, end: 5 }]
+            client.next().await.unwrap().unwrap(),
+            Message::Pong("p".into())
+        );
+        queue
+            .send(Outgoing::Text(Utf8Bytes::from("two")))
+            .await
+            .unwrap();
+        assert_eq!(client.next().await.unwrap().unwrap(), Message::text("two"));
+        drop(queue);
+        assert_eq!(
+            task.await.unwrap(),
+            Some((CloseCode::Policy, "too slow: the send queue overflowed")),
+            "a closed queue is a socket the hub dropped"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_that_leaves_a_ping_unanswered_until_the_next_is_closed() {
+        let (_client, queue, task) = served().await;
+        // The client never reads, so it never answers.
+        queue.send(Outgoing::Ping).await.unwrap();
+        queue.send(Outgoing::Ping).await.unwrap();
+        assert_eq!(
+            task.await.unwrap(),
+            Some((CloseCode::Error, "no answer to ping"))
         );
     }
 }

@@ -1,12 +1,11 @@
 //! The WebSocket handshake of `GET /ws/{broadcastId}` (RFC 6455 §4.2), done here rather than by axum's
 //! `WebSocketUpgrade` so that a socket is tungstenite's own stream.
 //!
-//! axum's `WebSocket` hides that stream, and with it what an idle socket's memory depends on:
-//! tungstenite copies each outgoing frame into a per-socket `Vec` that keeps the capacity of the
-//! largest frame it ever held, and axum's `Message` cannot send a message in fragments. A newcomer's
-//! `chat:client_list` (up to 200 members, ~16 KB) so left 17.6 KiB resident in every idle socket
-//! (heaptrack, BENCHMARKS.md). With the stream itself, `socket` sends big messages in small fragments,
-//! which browsers and WebSocket clients reassemble, and the buffer stays the size of one fragment.
+//! axum's `WebSocket` hides that stream, and with it the connection under it: every frame had to go
+//! through tungstenite's write buffer, a `Vec` per socket that keeps the capacity of the largest
+//! frame it ever held, so a newcomer's `chat:client_list` (up to 200 members, ~16 KB) left 17.6 KiB
+//! resident in every idle socket (heaptrack, BENCHMARKS.md). With the stream, `frames` writes the
+//! server's frames straight to the connection.
 //!
 //! Only HTTP/1.1 upgrades are taken: browsers reach the gateway through nginx over HTTP/1.1.
 
