@@ -11,8 +11,8 @@
 //!   shard next writes; one more than `queue_bytes` behind is dropped (counted), so a slow listener
 //!   never delays anyone.
 //! - A shard writes at most once per `write_every` (RELAY_WRITE_EVERY_MS), every frame that came
-//!   since in one `writev` per socket. Most of a write's cost is the kernel's TCP path, paid per
-//!   call, not per byte (BENCHMARKS.md, "Stream relay vs Icecast"): writing two or four frames at a
+//!   since in one `send` per socket. Most of a write's cost is the kernel's TCP path, paid per
+//!   call, not per byte (BENCHMARKS.md, "Stream relay vs Icecast"): writing two or five frames at a
 //!   time divides the relay's CPU by about as much, for that much more latency. 0 writes each frame
 //!   as it comes; a loaded machine batches by itself, since the frames that came during a pass are
 //!   written together in the next.
@@ -136,7 +136,7 @@ impl Sink {
     }
 }
 
-/// One system call for a write's slices: up to [`COPY_BELOW`] bytes (a 100 ms write is about 1.7 KB)
+/// One system call for a write's slices: up to [`COPY_BELOW`] bytes (a 130 ms write is about 2.1 KB)
 /// copied into one buffer and `send`, more with `sendmsg`. Both skip the file layer that `writev`
 /// goes through (its descriptor lookup and iovec checks, about a tenth of the relay's CPU in perf);
 /// a peer that has gone is an error, not a SIGPIPE.
