@@ -36,7 +36,11 @@ pub(crate) mod tests;
 
 /// A 128 kbit/s, 44.1 kHz frame: sizes the ring from `queue_bytes`.
 const TYPICAL_FRAME_BYTES: usize = 418;
-const MIN_RING_FRAMES: usize = 16;
+/// At least about 25 s of audio. A source may hand over many frames at once (a burst after a
+/// stall, a client that sends ahead): with a small `queue_bytes` a ring of a few frames overflows
+/// before the write loops run, and a loop that misses frames cannot tell that a listener who did not
+/// read is behind by them. A slot is a pointer, so 1,024 of them cost about 40 KiB per broadcast.
+const MIN_RING_FRAMES: usize = 1024;
 /// How often the watcher looks for listeners who stopped reading.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
 /// After the end, how long listeners have to read what is left before their connection is closed.

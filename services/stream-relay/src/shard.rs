@@ -218,7 +218,7 @@ async fn run(
             frame = frames.recv() => {
                 let closed = match frame {
                     Ok(frame) => shard.receive(frame, &mut frames),
-                    Err(RecvError::Lagged(missed)) => { shard.missed(missed); false }
+                    Err(RecvError::Lagged(missed)) => { shard.lagged(missed); false }
                     Err(RecvError::Closed) => true,
                 };
                 if closed {
@@ -259,18 +259,15 @@ impl Shard {
         loop {
             match frames.try_recv() {
                 Ok(frame) => self.backlog.push(frame),
-                Err(TryRecvError::Lagged(missed)) => self.missed(missed),
+                Err(TryRecvError::Lagged(missed)) => self.lagged(missed),
                 Err(TryRecvError::Closed) => return true,
                 Err(TryRecvError::Empty) => return false,
             }
         }
     }
 
-    /// The shard missed frames (the ring overflowed): its listeners have a gap, and those who were
-    /// behind are that much further behind.
-    fn missed(&mut self, missed: u64) {
-        let bytes = missed * self.backlog.last_frame_len() as u64;
-        self.backlog.skip(bytes);
+    /// The shard missed frames (the ring overflowed): its listeners have a gap.
+    fn lagged(&self, missed: u64) {
         tracing::warn!(
             broadcast_id = self.channel.id(),
             missed,

@@ -19,10 +19,8 @@ const CHUNK_END: &[u8] = b"\r\n";
 
 /// One frame and its HTTP/1.1 chunk head (`{len:x}\r\n`), kept apart so that no frame is copied to
 /// be framed: a chunked listener's `writev` takes the head, the frame and [`CHUNK_END`] as slices.
-/// Or frames the loop missed ([`Backlog::skip`]): audio that counts, nothing on the wire.
 struct Entry {
     frame: Bytes,
-    missed: bool,
     chunk_head: [u8; 18],
     chunk_head_len: u8,
     /// Audio bytes received by this loop up to and including this frame.
@@ -38,16 +36,12 @@ impl Entry {
             chunk_head_len: head.len() as u8,
             chunk_head,
             frame,
-            missed: false,
             end,
         }
     }
 
     /// The entry's bytes on the wire, in the order they are written.
     fn parts(&self, framing: Framing) -> [&[u8]; 3] {
-        if self.missed {
-            return [&[], &[], &[]];
-        }
         match framing {
             Framing::Chunked => [
                 &self.chunk_head[..self.chunk_head_len as usize],
@@ -93,26 +87,7 @@ impl Backlog {
     /// Appends a frame and forgets the oldest beyond `keep_bytes`.
     pub fn push(&mut self, frame: Bytes) {
         let end = self.end() + frame.len() as u64;
-        self.push_entry(Entry::new(frame, end));
-    }
-
-    /// Frames this loop missed (its ring overflowed), about `bytes` of audio: every listener has a
-    /// gap there, and one who had not read up to it is that much further behind, as on the hyper
-    /// path, which counts every byte published.
-    pub fn skip(&mut self, bytes: u64) {
-        let mut entry = Entry::new(Bytes::new(), self.end() + bytes);
-        entry.missed = true;
-        self.push_entry(entry);
-    }
-
-    /// The size of the newest frame (0 when there is none).
-    pub fn last_frame_len(&self) -> usize {
-        self.entries.back().map_or(0, |entry| entry.frame.len())
-    }
-
-    fn push_entry(&mut self, entry: Entry) {
-        let end = entry.end;
-        self.entries.push_back(entry);
+        self.entries.push_back(Entry::new(frame, end));
         while self.entries.len() > 1 && end - self.start > self.keep_bytes {
             let oldest = self.entries.pop_front().expect("more than one entry");
             self.first += 1;

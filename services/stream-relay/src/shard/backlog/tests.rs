@@ -128,24 +128,3 @@ fn the_end_of_the_stream_is_the_last_chunk_or_nothing() {
     let after_frame = backlog.advance(start, Framing::CloseDelimited, 2);
     assert_eq!(after_frame, backlog.head(), "the empty end needs no write");
 }
-
-#[test]
-fn missed_frames_count_as_audio_behind_but_write_nothing() {
-    let mut backlog = Backlog::new(10_000);
-    backlog.push(frame(1, 100));
-    let before_gap = backlog.head();
-    backlog.skip(300);
-    backlog.push(frame(2, 100));
-    assert_eq!(backlog.behind(before_gap), Some(400));
-    for framing in [Framing::Chunked, Framing::CloseDelimited] {
-        assert_eq!(
-            wire(&backlog, before_gap, framing),
-            wire(&backlog, backlog.advance(before_gap, framing, 0), framing),
-            "the gap passes without a byte"
-        );
-    }
-    assert_eq!(
-        wire(&backlog, before_gap, Framing::CloseDelimited),
-        frame(2, 100)
-    );
-}
