@@ -77,6 +77,11 @@ impl Burst {
             self.bytes -= oldest.len();
         }
     }
+
+    /// The frames, oldest first, as handles to the same audio.
+    fn snapshot<C: FromIterator<Bytes>>(&self) -> C {
+        self.frames.iter().map(|(_, frame)| frame.clone()).collect()
+    }
 }
 
 /// What the source side changes under one lock.
@@ -223,8 +228,7 @@ impl LiveChannel {
         let (burst, receiver, position) = {
             let fanout = lock(&self.fanout);
             let receiver = fanout.sender.as_ref()?.subscribe();
-            let burst: VecDeque<Bytes> =
-                fanout.burst.frames.iter().map(|(_, f)| f.clone()).collect();
+            let burst: VecDeque<Bytes> = fanout.burst.snapshot();
             (burst, receiver, self.published.load(Ordering::Acquire))
         };
         let state = Arc::new(ListenerState {
@@ -261,16 +265,12 @@ impl LiveChannel {
     pub(crate) fn subscribe_shard(&self) -> Option<(broadcast::Receiver<Bytes>, Vec<Bytes>)> {
         let fanout = lock(&self.fanout);
         let receiver = fanout.sender.as_ref()?.subscribe();
-        let burst = fanout.burst.frames.iter().map(|(_, f)| f.clone()).collect();
+        let burst = fanout.burst.snapshot();
         Some((receiver, burst))
     }
 
     pub(crate) fn limits(&self) -> Limits {
         self.limits
-    }
-
-    pub(crate) fn queue_bytes(&self) -> usize {
-        self.limits.queue_bytes
     }
 
     /// A listener is in.

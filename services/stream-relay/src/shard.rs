@@ -42,7 +42,10 @@ use tokio::{
     time::Instant,
 };
 
-use crate::{channel::LiveChannel, metrics};
+use crate::{
+    channel::{Limits, LiveChannel},
+    metrics,
+};
 use backlog::{Backlog, Position};
 
 /// Shards per live broadcast: few enough that a frame costs a few wake-ups, enough that one write
@@ -184,6 +187,7 @@ impl Shards {
 /// One shard's state between its events.
 struct Shard {
     channel: Arc<LiveChannel>,
+    limits: Limits,
     backlog: Backlog,
     sinks: Vec<Sink>,
     /// When the shard wrote to its sockets last, to pace the writes by `write_every`.
@@ -206,6 +210,7 @@ async fn run(
     }
     let mut shard = Shard {
         channel,
+        limits,
         backlog,
         sinks: Vec::new(),
         last_write: Instant::now(),
@@ -277,14 +282,14 @@ impl Shard {
 
     /// A newcomer: the burst at once, then whatever the shard writes.
     fn admit(&mut self, Joining { socket, framing }: Joining) {
-        let at = self.backlog.burst_start(self.channel.limits().burst_bytes);
+        let at = self.backlog.burst_start(self.limits.burst_bytes);
         let mut sink = Sink {
             socket,
             framing,
             at,
         };
         self.channel.listener_joined();
-        let (fate, sent) = sink.write(&self.backlog, self.channel.queue_bytes() as u64);
+        let (fate, sent) = sink.write(&self.backlog, self.limits.queue_bytes as u64);
         metrics::bytes_sent(sent);
         if keep(&self.channel, fate) {
             self.sinks.push(sink);
@@ -296,7 +301,7 @@ impl Shard {
     async fn write_to_all(&mut self) {
         self.last_write = Instant::now();
         self.last_seen = self.last_write;
-        let queue_bytes = self.channel.queue_bytes() as u64;
+        let queue_bytes = self.limits.queue_bytes as u64;
         let (mut i, mut writes, mut sent) = (0, 0, 0);
         while i < self.sinks.len() {
             let (fate, bytes) = self.sinks[i].write(&self.backlog, queue_bytes);
