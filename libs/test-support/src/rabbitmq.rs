@@ -31,9 +31,23 @@ pub struct PrivateBroker {
     server: Option<Child>,
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("a bound address").port()
+/// Where the node's ports come from: below the kernel's ephemeral range (32768 and up here), which
+/// hands its ports to every `connect`. A port asked of the kernel (`bind` to port 0) came from that
+/// range, and an outgoing connection could take it in the seconds before the node bound it: the node
+/// then refused to boot with `dist_port_already_used`. The band holds none of the stacks' own ports
+/// (`scripts/lib/common.sh`) nor the 35672–35682 of rabbitmqctl's own distribution.
+const PORT_BAND: std::ops::Range<u16> = 29_000..32_768;
+
+/// A port of [`PORT_BAND`] that nothing listens on now, other than `except`.
+fn free_port(except: Option<u16>) -> u16 {
+    let width = u128::from(PORT_BAND.end - PORT_BAND.start);
+    for _ in 0..1_000 {
+        let port = PORT_BAND.start + (uuid::Uuid::new_v4().as_u128() % width) as u16;
+        if Some(port) != except && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {PORT_BAND:?} for a private RabbitMQ")
 }
 
 impl PrivateBroker {
@@ -49,10 +63,11 @@ impl PrivateBroker {
         );
         let name = crate::unique_name();
         let dir = std::env::temp_dir().join(format!("livestreamer-rabbitmq-{name}"));
+        let amqp_port = free_port(None);
         let mut broker = Self {
             node: format!("ls-{name}@localhost"),
-            amqp_port: free_port(),
-            dist_port: free_port(),
+            amqp_port,
+            dist_port: free_port(Some(amqp_port)),
             dir,
             server: None,
         };
