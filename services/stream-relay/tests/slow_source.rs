@@ -59,12 +59,22 @@ async fn a_source_trickling_a_byte_a_second_is_answered_408_and_the_listener_sta
     let heard = ear.heard();
     let mut back = platform.source(id).await;
     back.send_frames(8).await;
-    support::wait_for(
-        "the listener to hear the DJ again",
-        Duration::from_secs(10),
-        || async { ear.heard() >= heard + 8 * 417 },
-    )
-    .await;
+    let again = heard + 8 * 417;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ear.heard() < again {
+        if Instant::now() >= deadline {
+            // Say why: a refusal of the returning source, or a listener who heard nothing of it.
+            let early = back.answered(Duration::from_secs(1)).await;
+            panic!(
+                "the listener heard {} of the {} bytes sent after the source came back \
+                 (listening: {}); the relay's answer to the source so far: {early:?}",
+                ear.heard() - heard,
+                again - heard,
+                ear.is_listening()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let answer = back.finish().await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains(r#""resumed":true"#), "{answer}");

@@ -192,6 +192,17 @@ impl Source {
         self.stream.write_all(&chunk).await.unwrap();
     }
 
+    /// What the relay has answered so far without the body's end (an early refusal, say), waiting
+    /// at most `within`; empty if nothing.
+    pub async fn answered(&mut self, within: Duration) -> String {
+        let mut answer = vec![0; 4096];
+        match tokio::time::timeout(within, self.stream.read(&mut answer)).await {
+            Ok(Ok(n)) => String::from_utf8_lossy(&answer[..n]).into_owned(),
+            Ok(Err(error)) => format!("(the connection failed: {error})"),
+            Err(_) => String::new(),
+        }
+    }
+
     /// Ends the body properly and returns the relay's answer.
     pub async fn finish(mut self) -> String {
         self.stream.write_all(b"0\r\n\r\n").await.unwrap();
