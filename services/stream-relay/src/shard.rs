@@ -231,7 +231,7 @@ async fn run(
                 }
                 let due = shard.last_write + write_every;
                 if due <= Instant::now() {
-                    shard.write_to_all(&mut joining).await;
+                    shard.write_to_all().await;
                     write_at = None;
                 } else {
                     write_at.get_or_insert(due);
@@ -242,7 +242,7 @@ async fn run(
                 None => break,
             },
             () = sleep_until(write_at), if write_at.is_some() => {
-                shard.write_to_all(&mut joining).await;
+                shard.write_to_all().await;
                 write_at = None;
             }
             () = tokio::time::sleep_until(shard.last_seen + PROBE_IDLE) => shard.probe_all(),
@@ -297,10 +297,8 @@ impl Shard {
     }
 
     /// Writes the backlog to every socket, yielding every [`WRITES_PER_YIELD`] sockets; drops the
-    /// gone and the too slow. Newcomers are let in at each yield: a pass over thousands of sockets
-    /// takes tens of milliseconds, and waiting for its end was most of a newcomer's time to first
-    /// byte while listeners arrived by hundreds a second.
-    async fn write_to_all(&mut self, joining: &mut mpsc::UnboundedReceiver<Joining>) {
+    /// gone and the too slow.
+    async fn write_to_all(&mut self) {
         self.last_write = Instant::now();
         self.last_seen = self.last_write;
         let queue_bytes = self.limits.queue_bytes as u64;
@@ -316,9 +314,6 @@ impl Shard {
             writes += 1;
             if writes % WRITES_PER_YIELD == 0 {
                 tokio::task::yield_now().await;
-                while let Ok(joined) = joining.try_recv() {
-                    self.admit(joined);
-                }
             }
         }
         metrics::bytes_sent(sent);
