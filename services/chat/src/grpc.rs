@@ -83,14 +83,16 @@ impl ChatService {
         } = request.get_ref().clone();
         self.check_broadcast(&request, broadcast_id).await?;
         let client = self.pool.get().await.map_err(ChatError::from)?;
-        repo::find(&client, broadcast_id, message_id)
+        // One statement changes the like only if the message is there, then one read says whether
+        // it was (404) and returns it with its likes: two round trips, not three.
+        let changed = if like {
+            repo::like(&client, broadcast_id, message_id, caller.user_id).await?
+        } else {
+            repo::unlike(&client, broadcast_id, message_id, caller.user_id).await?
+        };
+        let message = repo::find(&client, broadcast_id, message_id)
             .await?
             .ok_or(ChatError::NotFound(message_id))?;
-        let changed = if like {
-            repo::like(&client, message_id, caller.user_id).await?
-        } else {
-            repo::unlike(&client, message_id, caller.user_id).await?
-        };
         if !changed {
             let what = if like {
                 "You already like this message"
@@ -99,9 +101,6 @@ impl ChatService {
             };
             return Err(ChatError::Conflict(what.to_owned()).into());
         }
-        let message = repo::find(&client, broadcast_id, message_id)
-            .await?
-            .ok_or(ChatError::NotFound(message_id))?;
         let event = ChatMessageLiked {
             broadcast_id,
             message_id,

@@ -109,31 +109,39 @@ pub async fn delete(client: &impl GenericClient, message_id: i64) -> Result<(), 
     Ok(())
 }
 
-/// Records the like; false when this user already liked the message.
+/// Records the like of a message of `broadcast_id`; false when this user already liked it or the
+/// broadcast has no such message ([`find`] tells which).
 pub async fn like(
     client: &impl GenericClient,
+    broadcast_id: i64,
     message_id: i64,
     user_id: i64,
 ) -> Result<bool, ChatError> {
     let inserted = client
         .execute(
-            "INSERT INTO chat.message_likes (message_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&message_id, &user_id],
+            "INSERT INTO chat.message_likes (message_id, user_id)
+             SELECT message_id, $3 FROM chat.messages WHERE broadcast_id = $1 AND message_id = $2
+             ON CONFLICT DO NOTHING",
+            &[&broadcast_id, &message_id, &user_id],
         )
         .await?;
     Ok(inserted == 1)
 }
 
-/// Removes the like; false when this user had not liked the message.
+/// Removes the like of a message of `broadcast_id`; false when this user had not liked it or the
+/// broadcast has no such message ([`find`] tells which).
 pub async fn unlike(
     client: &impl GenericClient,
+    broadcast_id: i64,
     message_id: i64,
     user_id: i64,
 ) -> Result<bool, ChatError> {
     let deleted = client
         .execute(
-            "DELETE FROM chat.message_likes WHERE message_id = $1 AND user_id = $2",
-            &[&message_id, &user_id],
+            "DELETE FROM chat.message_likes l USING chat.messages m
+             WHERE l.message_id = m.message_id AND m.broadcast_id = $1
+               AND l.message_id = $2 AND l.user_id = $3",
+            &[&broadcast_id, &message_id, &user_id],
         )
         .await?;
     Ok(deleted == 1)

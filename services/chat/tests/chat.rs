@@ -290,15 +290,25 @@ async fn likes_are_one_per_user_and_announced() {
         message_id: message + 1000,
         ..like.clone()
     };
-    assert_eq!(
-        stack
-            .chat
-            .like_message(with_token(&fan, unknown))
-            .await
-            .unwrap_err()
-            .code(),
-        Code::NotFound
-    );
+    let other_dj = stack.user("likes_dj2").await;
+    let elsewhere = LikeMessageRequest {
+        broadcast_id: stack.broadcast(&other_dj).await,
+        ..like.clone()
+    };
+    for missing in [unknown.clone(), elsewhere.clone()] {
+        let liked = stack.chat.like_message(with_token(&fan, missing.clone()));
+        assert_eq!(
+            liked.await.unwrap_err().code(),
+            Code::NotFound,
+            "{missing:?}"
+        );
+        let unliked = stack.chat.unlike_message(with_token(&fan, missing.clone()));
+        assert_eq!(
+            unliked.await.unwrap_err().code(),
+            Code::NotFound,
+            "{missing:?}"
+        );
+    }
 
     let unliked = stack
         .chat
