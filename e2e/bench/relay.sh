@@ -11,6 +11,8 @@
 #   REPLICA=1 e2e/bench/relay.sh 5000 60         # ours measured twice: direct, then through a replica
 #   WRITE_EVERY="0 48 96" e2e/bench/relay.sh 5000 60   # ours once per RELAY_WRITE_EVERY_MS (fast path),
 #       each on a relay of its own, beside icecast2
+#   BASELINE=f619ef1 e2e/bench/relay.sh 15000 60   # the relay as of that revision too (built in a git
+#       worktree), on a relay of its own: a change measured beside what it changed, in one run
 #
 # What it starts, and stops again on exit:
 # - release builds of auth, broadcasts-archive and stream-relay on ports 292xx, on the "it" stack's
@@ -77,9 +79,17 @@ DB_NAME=bench_relay_$(date +%s)_$$
 psql "$ADMIN_URL" -qc "CREATE DATABASE $DB_NAME" >/dev/null
 DB_URL=${ADMIN_URL%/*}/$DB_NAME
 
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
+if [[ -n ${BASELINE:-} ]]; then
+    BASELINE_REV=$(git rev-parse --short "$BASELINE^{commit}")
+    log "building the relay as of $BASELINE_REV (in a worktree, same target folder)"
+    git worktree add -q --detach "$WORK/baseline" "$BASELINE_REV"
+    (cd "$WORK/baseline" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target} cargo build --release -q -p stream-relay)
+    cp "$BIN/stream-relay" "$WORK/stream-relay-$BASELINE_REV"
+    git worktree remove --force "$WORK/baseline"
+fi
 log "building release binaries of auth, broadcasts-archive, stream-relay and relay-bench"
 cargo build --release -q -p auth -p broadcasts-archive -p stream-relay -p relay-bench
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 
 start() { # NAME, then env assignments and the command; sets LAST_PID
     local name=$1
@@ -114,11 +124,25 @@ for ((i = 1; i < ${#RELAY_PORTS[@]}; i++)); do
         RELAY_LISTEN=127.0.0.1:$port RELAY_SOURCE_LISTEN=127.0.0.1:$((port + 1)) "$BIN/stream-relay"
     RELAY_PIDS+=("$LAST_PID")
 done
+RELAY_LABELS=()
+for ((i = 0; i < ${#RELAY_PIDS[@]}; i++)); do
+    label=stream-relay
+    [[ ${RELAY_FAST_LISTENERS:-true} == false ]] && label="stream-relay (hyper listeners)"
+    ((${#WRITE_EVERY_LIST[@]} > 0)) && label="stream-relay (writes every ${WRITE_EVERY_LIST[$i]} ms)"
+    RELAY_LABELS+=("$label")
+done
 RELAY_PID=${RELAY_PIDS[0]}
+if [[ -n ${BASELINE:-} ]]; then
+    start relay-baseline "${relay_env[@]}" RELAY_LISTEN=127.0.0.1:29270 RELAY_SOURCE_LISTEN=127.0.0.1:29271 \
+        "$WORK/stream-relay-$BASELINE_REV"
+    RELAY_PIDS+=("$LAST_PID")
+    RELAY_PORTS+=(29270)
+    RELAY_LABELS+=("stream-relay at $BASELINE_REV")
+fi
 if [[ $REPLICA == 1 ]]; then
     start relay-b "${relay_env[@]}" RELAY_LISTEN=127.0.0.1:29250 RELAY_SOURCE_LISTEN=127.0.0.1:29251 "$BIN/stream-relay"
     REPLICA_PID=$LAST_PID
-    RELAY_PORTS+=(29250)
+    RELAY_PORTS+=(29250) # waited for below; measured apart, after the others
 fi
 
 log "giving $USERNAME a stream key"
@@ -206,12 +230,9 @@ measure() {
     results+=("$out.json")
 }
 ours=(--source-path "/live/$USERNAME" --source-auth "$USERNAME:$KEY" --listen-path "/live/$USERNAME")
-relay_label=stream-relay
-[[ ${RELAY_FAST_LISTENERS:-true} == false ]] && relay_label="stream-relay (hyper listeners)"
 for ((i = 0; i < ${#RELAY_PIDS[@]}; i++)); do
     port=${RELAY_PORTS[$i]}
-    label=$relay_label
-    ((${#WRITE_EVERY_LIST[@]} > 0)) && label="stream-relay (writes every ${WRITE_EVERY_LIST[$i]} ms)"
+    label=${RELAY_LABELS[$i]}
     log "our relay ($label): $LISTENERS listeners"
     ((i > 0)) && sleep 3
     measure "$label" "$WORK/relay-$i" --server-pid "${RELAY_PIDS[$i]}" "${ours[@]}" \
@@ -220,7 +241,7 @@ done
 if [[ $REPLICA == 1 ]]; then
     log "our relay through a replica: source on relay A, $LISTENERS listeners on relay B"
     sleep 3
-    measure "$relay_label via a replica" "$WORK/replica" --server-pid "$RELAY_PID" --server-pid "$REPLICA_PID" \
+    measure "${RELAY_LABELS[0]} via a replica" "$WORK/replica" --server-pid "$RELAY_PID" --server-pid "$REPLICA_PID" \
         "${ours[@]}" --source 127.0.0.1:29241 --listen 127.0.0.1:29250
 fi
 log "icecast2: $LISTENERS listeners"
@@ -234,7 +255,7 @@ cat <<HEAD
 
 Date: $(date -u +%Y-%m-%dT%H:%MZ). Machine: $(nproc) cores ($cpu), $mem RAM (free -g); load before the
 run: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg). Command: e2e/bench/relay.sh $LISTENERS $SECONDS_HELD
-(RATE=$RATE SLOW_SHARE=$SLOW_SHARE SLOW_RCVBUF=$SLOW_RCVBUF SLOW_TWIN=$SLOW_TWIN REPLICA=$REPLICA WRITE_EVERY="${WRITE_EVERY:-}").
+(RATE=$RATE SLOW_SHARE=$SLOW_SHARE SLOW_RCVBUF=$SLOW_RCVBUF SLOW_TWIN=$SLOW_TWIN REPLICA=$REPLICA WRITE_EVERY="${WRITE_EVERY:-}" BASELINE=${BASELINE_REV:-}).
 Load generator, both servers and the platform's other servers on this one machine; the servers measured
 one after the other.
 
