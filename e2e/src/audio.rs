@@ -163,3 +163,30 @@ pub async fn raw_exchange(addr: &str, request: &[u8]) -> anyhow::Result<String> 
     read.await.context("no answer within 10 s")??;
     Ok(String::from_utf8_lossy(&answer).into_owned())
 }
+
+/// A fresh stream key of the signed-in user (`POST /api/v1/users/me/stream-key`).
+pub async fn stream_key(platform: &Platform, cookie: &str) -> anyhow::Result<String> {
+    let response = platform
+        .http
+        .post(platform.url("/api/v1/users/me/stream-key"))
+        .header("cookie", cookie)
+        .header("origin", &platform.base)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "stream-key answered {}",
+        response.status()
+    );
+    let body: serde_json::Value = response.json().await?;
+    let key = body["results"]["streamKey"].as_str();
+    Ok(key
+        .with_context(|| format!("no streamKey in {body}"))?
+        .to_owned())
+}
+
+/// The credentials of an `Authorization: Basic` header.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}

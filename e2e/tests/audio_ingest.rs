@@ -8,8 +8,8 @@ use std::time::Duration;
 use e2e::{
     Platform,
     audio::{
-        assert_decodes, ffmpeg_source, listen, paced_put, raw_exchange, schedule_now, source_addr,
-        starts_on_frame_header, tone_path, wait_for_stream,
+        assert_decodes, basic_auth, ffmpeg_source, listen, paced_put, raw_exchange, schedule_now,
+        source_addr, starts_on_frame_header, stream_key, tone_path, wait_for_stream,
     },
     next_event,
 };
@@ -179,10 +179,7 @@ fn chunked_put(
 async fn icecast_sources_stream_with_their_stream_key() -> anyhow::Result<()> {
     let platform = Platform::from_env();
     let dj = platform.signed_in_user("ice").await?;
-    let Some(key) = stream_key(&platform, &dj.cookie).await? else {
-        eprintln!("SKIPPED: the gateway has no POST /api/v1/users/me/stream-key route yet");
-        return Ok(());
-    };
+    let key = stream_key(&platform, &dj.cookie).await?;
     let user = &dj.username;
     let icecast = format!("icecast://source:{key}@{}/live/{user}", source_addr());
     let put = format!("http://{user}:{key}@{}/live/{user}", source_addr());
@@ -222,7 +219,7 @@ async fn icecast_sources_stream_with_their_stream_key() -> anyhow::Result<()> {
     }
     let wrong = format!(
         "SOURCE /live/{user} HTTP/1.0\r\nAuthorization: Basic {}\r\nContent-Type: audio/mpeg\r\n\r\n",
-        base64_of(&format!("source:not-{key}"))
+        basic_auth("source", &format!("not-{key}"))
     );
     let answer = raw_exchange(&source_addr(), wrong.as_bytes()).await?;
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
@@ -240,36 +237,6 @@ async fn wait_until_offline(platform: &Platform, path: &str) -> anyhow::Result<(
     anyhow::bail!("{path} stayed live for 20 s")
 }
 
-/// A fresh stream key of the signed-in user, or `None` while the route does not exist.
-async fn stream_key(platform: &Platform, cookie: &str) -> anyhow::Result<Option<String>> {
-    let response = platform
-        .http
-        .post(platform.url("/api/v1/users/me/stream-key"))
-        .header("cookie", cookie)
-        .header("origin", &platform.base)
-        .send()
-        .await?;
-    if matches!(response.status().as_u16(), 404 | 405) {
-        return Ok(None);
-    }
-    anyhow::ensure!(
-        response.status().is_success(),
-        "stream-key answered {}",
-        response.status()
-    );
-    let body: serde_json::Value = response.json().await?;
-    let key = body["results"]["streamKey"].as_str();
-    Ok(Some(
-        key.ok_or_else(|| anyhow::anyhow!("no streamKey in {body}"))?
-            .to_owned(),
-    ))
-}
-
-fn base64_of(text: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(text)
-}
-
 #[tokio::test]
 async fn sources_are_refused_with_clear_statuses() -> anyhow::Result<()> {
     let platform = Platform::from_env();
@@ -282,7 +249,7 @@ async fn sources_are_refused_with_clear_statuses() -> anyhow::Result<()> {
     );
     let ogg = format!(
         "PUT /live/nobody HTTP/1.1\r\nAuthorization: Basic {}\r\nContent-Type: audio/ogg\r\n\r\n",
-        base64_of("source:x")
+        basic_auth("source", "x")
     );
     let answer = raw_exchange(&source_addr(), ogg.as_bytes()).await?;
     assert!(answer.starts_with("HTTP/1.1 415"), "{answer}");
