@@ -5,8 +5,12 @@
 use std::time::Duration;
 
 use e2e::{
-    Platform, client_address,
+    Platform, audio, client_address,
     traces::{ReceivedSpan, TraceSink, ancestors},
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
 };
 
 /// The hops a sign-up must cross, as (service, span kind, what the span's name contains).
@@ -132,23 +136,73 @@ async fn going_live_continues_the_sources_trace_through_the_relay() -> anyhow::R
         "ffmpeg streamed without error"
     );
 
+    assert_one_tree(&sink, &trace_id, &source_span, GO_LIVE_HOPS).await
+}
+
+/// The hops of a DJ going live through the Icecast source port, where the relay reads the request
+/// itself rather than through hyper.
+const ICECAST_HOPS: &[(&str, &str, &str)] = &[
+    ("stream-relay", "server", "SOURCE /live/{username}"),
+    ("stream-relay", "client", "Auth/AuthenticateStreamKey"),
+    ("auth", "server", "Auth/AuthenticateStreamKey"),
+    ("stream-relay", "client", "GoLiveNow"),
+    ("broadcasts-archive", "server", "GoLiveNow"),
+];
+
+#[tokio::test]
+async fn an_icecast_source_continues_its_trace_through_the_relay() -> anyhow::Result<()> {
+    let platform = Platform::from_env();
+    let sink = TraceSink::from_env();
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let source_span = uuid::Uuid::new_v4().simple().to_string()[..16].to_owned();
+    let dj = platform.signed_in_user("icetrace").await?;
+    let key = audio::stream_key(&platform, &dj.cookie).await?;
+
+    let head = format!(
+        "SOURCE /live/{} HTTP/1.0\r\nAuthorization: Basic {}\r\nContent-Type: audio/mpeg\r\n\
+         ice-name: Traced Icecast session\r\ntraceparent: 00-{trace_id}-{source_span}-01\r\n\r\n",
+        dj.username,
+        audio::basic_auth("source", &key)
+    );
+    let mut source = TcpStream::connect(audio::source_addr()).await?;
+    source.write_all(head.as_bytes()).await?;
+    let mut answer = vec![0; 64];
+    let n = tokio::time::timeout(Duration::from_secs(10), source.read(&mut answer)).await??;
+    let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    let tone = std::fs::read(audio::tone_path())?;
+    source.write_all(&tone[..32 * 1024]).await?;
+    drop(source); // the request, and its span, end with the connection
+
+    assert_one_tree(&sink, &trace_id, &source_span, ICECAST_HOPS).await
+}
+
+/// Waits for every one of `hops` (the relay's request span first, then the calls it makes and
+/// their servers) in trace `trace_id`, and checks that they hang under the source's span `top`
+/// and that the calls descend from the relay's request span.
+async fn assert_one_tree(
+    sink: &TraceSink,
+    trace_id: &str,
+    top: &str,
+    hops: &[(&str, &str, &str)],
+) -> anyhow::Result<()> {
     let spans = sink
-        .wait_for(&trace_id, Duration::from_secs(20), |spans| {
-            GO_LIVE_HOPS.iter().all(|hop| find(spans, hop).is_some())
+        .wait_for(trace_id, Duration::from_secs(20), |spans| {
+            hops.iter().all(|hop| find(spans, hop).is_some())
         })
         .await?;
     let listing = format!("{spans:#?}");
-    for hop in GO_LIVE_HOPS {
+    for hop in hops {
         let span = find(&spans, hop)
             .unwrap_or_else(|| panic!("no {hop:?} span in the trace {trace_id}: {listing}"));
-        let (chain, top) = ancestors(&spans, span);
+        let (chain, root) = ancestors(&spans, span);
         assert_eq!(
-            top, source_span,
+            root, top,
             "{hop:?} is not under the source's span: {chain:#?}"
         );
     }
-    let relay = find(&spans, &GO_LIVE_HOPS[0]).expect("found above");
-    for callee in [&GO_LIVE_HOPS[2], &GO_LIVE_HOPS[4]] {
+    let relay = find(&spans, &hops[0]).expect("found above");
+    for callee in hops.iter().skip(1).filter(|(_, kind, _)| *kind == "server") {
         let span = find(&spans, callee).expect("found above");
         let (chain, _) = ancestors(&spans, span);
         assert!(

@@ -14,10 +14,12 @@ use std::sync::Arc;
 use base64::Engine;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http::{HeaderMap, HeaderValue, Response, header};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::BodyExt;
+use service_kit::trace_context;
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 use tokio_util::io::ReaderStream;
+use tracing::{Instrument, Span};
 
 use crate::{
     AppState,
@@ -95,8 +97,22 @@ pub fn challenge(mut response: Response<Body>) -> Response<Body> {
     response
 }
 
-/// Serves a close-delimited source on its raw connection, until it closes.
-pub async fn serve(state: Arc<AppState>, mut stream: TcpStream, preface: Preface) {
+/// Serves a close-delimited source on its raw connection, until it closes. Like a request through
+/// hyper, it is one span that joins the source's trace (a `traceparent` header), so that the relay's
+/// calls to auth and broadcasts-archive and the stream's events hang under it.
+pub async fn serve(state: Arc<AppState>, stream: TcpStream, preface: Preface) {
+    let method = Method::from_bytes(preface.head.method.as_bytes()).unwrap_or(Method::PUT);
+    let span = trace_context::request_span(
+        &format!("{method} /live/{{username}}"),
+        &method,
+        &preface.head.headers,
+    );
+    serve_in(state, stream, preface, &span)
+        .instrument(span.clone())
+        .await;
+}
+
+async fn serve_in(state: Arc<AppState>, mut stream: TcpStream, preface: Preface, span: &Span) {
     let leftover = preface.leftover();
     let head = preface.head;
     let source = match accept(&state, &head).await {
@@ -104,10 +120,12 @@ pub async fn serve(state: Arc<AppState>, mut stream: TcpStream, preface: Preface
         Err(error) => {
             tracing::info!(path = head.path(), %error, "refused an Icecast source");
             crate::metrics::source_refused(error.status());
+            trace_context::record_status(span, error.status());
             let _ = write_response(&mut stream, challenge(error.into_response())).await;
             return;
         }
     };
+    trace_context::record_status(span, StatusCode::OK);
     let expects_continue = head
         .headers
         .get(header::EXPECT)
