@@ -46,6 +46,21 @@ pub fn ffmpeg_source(options: &[&str], output: &str) -> anyhow::Result<Child> {
         .context("start ffmpeg")
 }
 
+/// ffmpeg as a signed-in DJ's source: the tone `PUT` (chunked) to `url` with `headers` (the
+/// `Cookie: ...\r\n` line and any others), `options` first.
+pub fn ffmpeg_put(url: &str, headers: &str, options: &[&str]) -> anyhow::Result<Child> {
+    let mut all = options.to_vec();
+    all.extend([
+        "-method",
+        "PUT",
+        "-content_type",
+        "audio/mpeg",
+        "-headers",
+        headers,
+    ]);
+    ffmpeg_source(&all, url)
+}
+
 /// Decodes `mp3` with ffmpeg; fails on any decoding error it reports.
 pub async fn assert_decodes(mp3: &[u8]) -> anyhow::Result<()> {
     let file = std::env::temp_dir().join(format!("e2e-{}.mp3", uuid::Uuid::new_v4().simple()));

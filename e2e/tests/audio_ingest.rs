@@ -8,8 +8,8 @@ use std::time::Duration;
 use e2e::{
     Platform,
     audio::{
-        assert_decodes, basic_auth, ffmpeg_source, listen, paced_put, raw_exchange, schedule_now,
-        source_addr, starts_on_frame_header, stream_key, tone_path, wait_for_stream,
+        assert_decodes, basic_auth, ffmpeg_put, ffmpeg_source, listen, paced_put, raw_exchange,
+        schedule_now, source_addr, starts_on_frame_header, stream_key, tone_path, wait_for_stream,
     },
     next_event,
 };
@@ -28,15 +28,7 @@ async fn go_live_now_with_ffmpeg_then_the_recording_plays_with_ranges() -> anyho
 
     let headers = format!("Cookie: {}\r\nice-name: Morning session\r\n", dj.cookie);
     let url = platform.url("/api/v1/users/me/stream");
-    let options = [
-        "-method",
-        "PUT",
-        "-content_type",
-        "audio/mpeg",
-        "-headers",
-        &headers,
-    ];
-    let mut ffmpeg = ffmpeg_source(&options, &url)?;
+    let mut ffmpeg = ffmpeg_put(&url, &headers, &[])?;
 
     let state = next_event(&mut room, "stream:state", Duration::from_secs(15)).await?;
     assert_eq!(state["isStreaming"], true);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use e2e::{
     Platform, SignedInUser,
-    audio::{ffmpeg_source, listen, wait_for_stream},
+    audio::{ffmpeg_put, listen, wait_for_stream},
     next_event,
 };
 use reqwest::{Method, multipart};
@@ -379,15 +379,7 @@ async fn a_live_broadcast_is_liked_ends_and_is_archived_with_its_figures() -> an
     );
     let headers = format!("Cookie: {}\r\n", dj.cookie);
     let url = platform.url(&format!("/api/v1/users/me/broadcasts/{id}/stream"));
-    let options = [
-        "-method",
-        "PUT",
-        "-content_type",
-        "audio/mpeg",
-        "-headers",
-        &headers,
-    ];
-    let mut source = ffmpeg_source(&options, &url)?;
+    let mut source = ffmpeg_put(&url, &headers, &[])?;
     let state = next_event(&mut room, "stream:state", Duration::from_secs(15)).await?;
     assert_eq!(state["isStreaming"], true);
     let listener = wait_for_stream(&platform, &format!("/api/v1/broadcasts/{id}/stream")).await?;

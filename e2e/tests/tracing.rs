@@ -120,17 +120,7 @@ async fn going_live_continues_the_sources_trace_through_the_relay() -> anyhow::R
         dj.cookie
     );
     let url = platform.url("/api/v1/users/me/stream");
-    let options = [
-        "-t",
-        "2",
-        "-method",
-        "PUT",
-        "-content_type",
-        "audio/mpeg",
-        "-headers",
-        &headers,
-    ];
-    let mut ffmpeg = e2e::audio::ffmpeg_source(&options, &url)?;
+    let mut ffmpeg = audio::ffmpeg_put(&url, &headers, &["-t", "2"])?;
     assert!(
         ffmpeg.wait().await?.success(),
         "ffmpeg streamed without error"
