@@ -97,6 +97,7 @@ postgres_start() {
         opts+=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
     fi
     log "starting $STACK/postgres on 127.0.0.1:$PORT_PG"
+    PG_JUST_STARTED=1
     # shellcheck disable=SC2016 # expanded by the inner sh
     proc_start postgres sh -c 'cd "$0" && exec setpriv --reuid=postgres --regid=postgres --init-groups "$@"' \
         "$root" "$bin/postgres" -D "$data" "${opts[@]}"
@@ -126,6 +127,20 @@ SQL
         log_tail "$DATA_DIR/postgres/bootstrap.log"
         die "could not create the livestreamer role and database in $STACK/postgres"
     }
+    if [[ ${PG_JUST_STARTED:-} == 1 && $STACK == it ]]; then
+        _pg_drop_test_databases
+    fi
+}
+
+# Each crate test makes a database of its own (test-support's fresh_database, named t + 32 hex
+# digits) and leaves it: on the it stack, which outlives test runs, they piled up to gigabytes. A
+# server just started serves no test yet, so they all go then.
+_pg_drop_test_databases() {
+    _pg_admin_sql <<'SQL' >>"$DATA_DIR/postgres/bootstrap.log" 2>&1 ||
+SELECT format('DROP DATABASE %I WITH (FORCE)', datname) FROM pg_database
+WHERE datname ~ '^t[0-9a-f]{32}$'\gexec
+SQL
+        log "warning: could not drop the old test databases of $STACK/postgres (see $DATA_DIR/postgres/bootstrap.log)"
 }
 
 postgres_stop() {
