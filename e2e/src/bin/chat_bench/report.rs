@@ -1,0 +1,232 @@
+//! What a run prints: a line per phase on stderr as it ends, and on stdout the Markdown table of
+//! both hubs side by side (with their ratio where a ratio means something), as BENCHMARKS.md quotes
+//! it, then the CPU of the watched processes.
+
+use e2e::bench::Histogram;
+
+use crate::{hubs::Hub, options::Settings, phase::PhaseResult};
+
+/// A row: its name, its cell for a phase, and the number whose ours / Node ratio the last column
+/// shows (none: the cell stays empty).
+type Row<'a> = (
+    &'a str,
+    Box<dyn Fn(&PhaseResult) -> String + 'a>,
+    Option<Box<dyn Fn(&PhaseResult) -> Option<f64> + 'a>>,
+);
+
+fn ms(h: &Option<Histogram>, q: f64) -> Option<f64> {
+    h.as_ref()?.quantile(q).map(|us| us as f64 / 1000.0)
+}
+
+fn cpu_per_delivery(r: &PhaseResult) -> Option<f64> {
+    (r.deliveries > 0).then(|| r.server_cpu_us as f64 / r.deliveries as f64)
+}
+
+fn kib_per_conn(r: &PhaseResult) -> Option<f64> {
+    (r.connected > 0).then(|| r.idle_rss_delta_kib as f64 / r.connected as f64)
+}
+
+/// A number with `digits` decimals, or a dash.
+fn f(v: Option<f64>, digits: usize) -> String {
+    v.map_or("–".to_owned(), |v| format!("{v:.digits$}"))
+}
+
+pub fn print_phase(name: &str, r: &PhaseResult) {
+    eprintln!(
+        "    {name}: accepted {}/{} (statuses {:?}), deliveries {}, missed {} ({} clients, max {}), \
+         closed {:?}, broken {}, other frames {} ({} MiB){}",
+        r.accepted,
+        r.posted,
+        r.statuses,
+        r.deliveries,
+        r.missed,
+        r.clients_missing,
+        r.max_missed,
+        r.closed,
+        r.broken,
+        r.other_frames,
+        r.other_bytes >> 20,
+        r.first_error
+            .as_deref()
+            .map(|e| format!(", first error: {e}"))
+            .unwrap_or_default()
+    );
+}
+
+/// Connecting the clients, and posting the messages.
+fn admission_and_post_rows(s: &Settings) -> Vec<Row<'_>> {
+    vec![
+        (
+            "clients connected (failed)",
+            Box::new(|r| format!("{} ({})", r.connected, r.connect_failed)),
+            None,
+        ),
+        (
+            "connect time, then quiet after (s)",
+            Box::new(|r| format!("{:.1}, {:.1}", r.connect_secs, r.settle_secs)),
+            None,
+        ),
+        (
+            "server CPU to admit the clients (s)",
+            Box::new(|r| f(Some(r.admission_cpu_us as f64 / 1e6), 1)),
+            Some(Box::new(|r| Some(r.admission_cpu_us as f64))),
+        ),
+        (
+            "messages accepted / posted",
+            Box::new(|r| format!("{} / {}", r.accepted, r.posted)),
+            None,
+        ),
+        (
+            "accepted rate (msg/s)",
+            Box::new(move |r| f(Some(r.accepted as f64 / s.seconds), 1)),
+            None,
+        ),
+        (
+            "POST p50 / p99 (ms)",
+            Box::new(|r| {
+                format!(
+                    "{} / {}",
+                    f(ms(&r.post_hist, 0.5), 1),
+                    f(ms(&r.post_hist, 0.99), 1)
+                )
+            }),
+            None,
+        ),
+    ]
+}
+
+/// What the clients received.
+fn delivery_rows<'a>() -> Vec<Row<'a>> {
+    vec![
+        (
+            "delivery p50 (ms)",
+            Box::new(|r| f(ms(&r.hist, 0.5), 1)),
+            Some(Box::new(|r| ms(&r.hist, 0.5))),
+        ),
+        (
+            "delivery p99 (ms)",
+            Box::new(|r| f(ms(&r.hist, 0.99), 1)),
+            Some(Box::new(|r| ms(&r.hist, 0.99))),
+        ),
+        (
+            "delivery max (ms)",
+            Box::new(|r| f(ms(&r.hist, 1.0), 1)),
+            None,
+        ),
+        ("deliveries", Box::new(|r| r.deliveries.to_string()), None),
+        (
+            "missed (clients missing any, max per client)",
+            Box::new(|r| format!("{} ({}, {})", r.missed, r.clients_missing, r.max_missed)),
+            Some(Box::new(|r| Some(r.missed as f64))),
+        ),
+        (
+            "sockets closed by the server / broken",
+            Box::new(|r| format!("{:?} / {}", r.closed, r.broken)),
+            None,
+        ),
+    ]
+}
+
+/// What it cost the servers, and the load generator.
+fn cost_rows<'a>() -> Vec<Row<'a>> {
+    vec![
+        (
+            "server CPU in the window (s)",
+            Box::new(|r| f(Some(r.server_cpu_us as f64 / 1e6), 2)),
+            None,
+        ),
+        (
+            "server CPU per delivery (µs)",
+            Box::new(|r| f(cpu_per_delivery(r), 2)),
+            Some(Box::new(cpu_per_delivery)),
+        ),
+        (
+            "server RSS before → idle (MiB)",
+            Box::new(|r| {
+                format!(
+                    "{:.0} → {:.0}",
+                    r.rss_before_kib as f64 / 1024.0,
+                    r.rss_idle_kib as f64 / 1024.0
+                )
+            }),
+            None,
+        ),
+        (
+            "KiB per idle connection",
+            Box::new(|r| f(kib_per_conn(r), 1)),
+            Some(Box::new(kib_per_conn)),
+        ),
+        (
+            "load generator CPU in the window (s)",
+            Box::new(|r| f(Some(r.generator_cpu_us as f64 / 1e6), 2)),
+            None,
+        ),
+    ]
+}
+
+/// The ours / Node ratio of `get`, when there are both hubs and both have a value.
+fn ratio(results: &[PhaseResult], get: &dyn Fn(&PhaseResult) -> Option<f64>) -> String {
+    match results {
+        [ours, node] => match (get(ours), get(node)) {
+            (Some(a), Some(b)) if b != 0.0 => format!("{:.2}×", a / b),
+            _ => "–".into(),
+        },
+        _ => "–".into(),
+    }
+}
+
+pub fn print_table(hubs: &[Hub], results: &[PhaseResult], s: &Settings) {
+    let mut rows = admission_and_post_rows(s);
+    rows.extend(delivery_rows());
+    rows.extend(cost_rows());
+    let mut header = String::from("| |");
+    let mut rule = String::from("| --- |");
+    for hub in hubs {
+        header.push_str(&format!(" {} |", hub.name));
+        rule.push_str(" --- |");
+    }
+    if results.len() == 2 {
+        header.push_str(" ratio (ours / Node) |");
+        rule.push_str(" --- |");
+    }
+    println!(
+        "\nN = {} clients, M = {} msg/s, {} s; ours: {} gateway process(es); Node: 1 process\n",
+        s.clients,
+        s.rate,
+        s.seconds,
+        hubs.first().map_or(0, |h| h.pids.len())
+    );
+    println!("{header}\n{rule}");
+    for (name, show, numeric) in &rows {
+        let mut line = format!("| {name} |");
+        for r in results {
+            line.push_str(&format!(" {} |", show(r)));
+        }
+        if results.len() == 2 {
+            let cell = numeric
+                .as_ref()
+                .map_or(String::new(), |n| ratio(results, n.as_ref()));
+            line.push_str(&format!(" {cell} |"));
+        }
+        println!("{line}");
+    }
+    print_watched(hubs, results);
+}
+
+/// The CPU of the `--watch` processes during each hub's window.
+fn print_watched(hubs: &[Hub], results: &[PhaseResult]) {
+    for (hub, r) in hubs.iter().zip(results) {
+        if !r.watch_cpu_us.is_empty() {
+            let parts: Vec<String> = r
+                .watch_cpu_us
+                .iter()
+                .map(|(n, us)| format!("{n} {:.2} s", *us as f64 / 1e6))
+                .collect();
+            println!(
+                "\nCPU of other processes during {}'s window: {}",
+                hub.name,
+                parts.join(", ")
+            );
+        }
+    }
+}
