@@ -34,9 +34,10 @@ pub struct PrivateBroker {
 /// Where the node's ports come from: below the kernel's ephemeral range (32768 and up here), which
 /// hands its ports to every `connect`. A port asked of the kernel (`bind` to port 0) came from that
 /// range, and an outgoing connection could take it in the seconds before the node bound it: the node
-/// then refused to boot with `dist_port_already_used`. The band holds none of the stacks' own ports
-/// (`scripts/lib/common.sh`) nor the 35672–35682 of rabbitmqctl's own distribution.
-const PORT_BAND: std::ops::Range<u16> = 29_000..32_768;
+/// then refused to boot with `dist_port_already_used`. The band holds none of the stacks' ports
+/// (`scripts/lib/common.sh`), nor the benchmarks' (29xxx), nor the 35672–35682 of rabbitmqctl's
+/// own distribution.
+const PORT_BAND: std::ops::Range<u16> = 30_000..32_768;
 
 /// A port of [`PORT_BAND`] that nothing listens on now, other than `except`.
 fn free_port(except: Option<u16>) -> u16 {
