@@ -21,40 +21,18 @@ DURATION=${DURATION:-15s}
 CONNECTIONS=${CONNECTIONS:-32}
 RATE_CONNECTIONS=${RATE_CONNECTIONS:-20}
 TARGET_RATE=2000
-WORK=$(mktemp -d /tmp/ls-bench.XXXXXX)
-PIDS=()
-
-log() { printf '==> %s\n' "$*" >&2; }
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [[ -n ${DB_NAME:-} ]]; then psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB_NAME" >/dev/null 2>&1 || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=e2e/bench/lib.sh
+source e2e/bench/lib.sh
+bench_init bench
 
 if ! command -v wrk >/dev/null; then
     log "installing wrk"
     apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
 fi
-./dev infra up it >&2
-eval "$(./dev env it)"
-ADMIN_URL=$LIVESTREAMER_DATABASE_URL
-DB_NAME=bench_$(date +%s)_$$
-psql "$ADMIN_URL" -qc "CREATE DATABASE $DB_NAME" >/dev/null
-DB_URL=${ADMIN_URL%/*}/$DB_NAME
+bench_database bench
 
 log "building release binaries of broadcasts-archive and gateway"
 cargo build --release -q -p broadcasts-archive -p gateway
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
-
-start() { # NAME, then env assignments and the command
-    local name=$1
-    shift
-    env "$@" >"$WORK/$name.log" 2>&1 &
-    PIDS+=($!)
-}
 common_env=(LIVESTREAMER_DATABASE_URL="$DB_URL" LIVESTREAMER_REDIS_PREFIX="bench$$:" LIVESTREAMER_AMQP_EXCHANGE="bench$$"
     LIVESTREAMER_BROADCASTS_URL=http://127.0.0.1:29130 LIVESTREAMER_AUTH_URL=http://127.0.0.1:29110 RUST_LOG=warn)
 start archive "${common_env[@]}" BROADCASTS_LISTEN=127.0.0.1:29130 "$BIN/broadcasts-archive"

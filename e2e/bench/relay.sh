@@ -51,36 +51,22 @@ REPLICA=${REPLICA:-0}
 SLOW_TWIN=${SLOW_TWIN:-0}
 ((LISTENERS > 0 && LISTENERS <= 40000)) || { echo "LISTENERS must be 1..40000" >&2; exit 2; }
 ((SECONDS_HELD > 0 && SECONDS_HELD <= 600)) || { echo "SECONDS must be 1..600" >&2; exit 2; }
-WORK=$(mktemp -d /tmp/ls-relay-bench.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
+# shellcheck source=e2e/bench/lib.sh
+source e2e/bench/lib.sh
+bench_init relay-bench
+chmod 755 "$WORK" # icecast2 runs as its own user
 USERNAME=benchdj
 PASSWORD='relay bench password'
 ICE_PASSWORD=bench-source-$$
-
-log() { printf '==> %s\n' "$*" >&2; }
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [[ -n ${DB_NAME:-} ]]; then psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 if ! command -v icecast2 >/dev/null; then
     log "installing icecast2"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq icecast2 >/dev/null
 fi
-./dev infra up it >&2
-eval "$(./dev env it)"
-ADMIN_URL=$LIVESTREAMER_DATABASE_URL
-DB_NAME=bench_relay_$(date +%s)_$$
-psql "$ADMIN_URL" -qc "CREATE DATABASE $DB_NAME" >/dev/null
-DB_URL=${ADMIN_URL%/*}/$DB_NAME
+bench_database bench_relay
 
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 if [[ -n ${BASELINE:-} ]]; then
+    git worktree prune # a run that failed while building left its worktree registered
     BASELINE_REV=$(git rev-parse --short "$BASELINE^{commit}")
     log "building the relay as of $BASELINE_REV (in a worktree, same target folder)"
     git worktree add -q --detach "$WORK/baseline" "$BASELINE_REV"
@@ -91,13 +77,6 @@ fi
 log "building release binaries of auth, broadcasts-archive, stream-relay and relay-bench"
 cargo build --release -q -p auth -p broadcasts-archive -p stream-relay -p relay-bench
 
-start() { # NAME, then env assignments and the command; sets LAST_PID
-    local name=$1
-    shift
-    env "$@" >"$WORK/$name.log" 2>&1 &
-    LAST_PID=$!
-    PIDS+=("$LAST_PID")
-}
 common_env=(LIVESTREAMER_DATABASE_URL="$DB_URL" LIVESTREAMER_REDIS_PREFIX="benchrelay$$:" LIVESTREAMER_AMQP_EXCHANGE=bench.relay
     LIVESTREAMER_AUTH_URL=http://127.0.0.1:29210 LIVESTREAMER_BROADCASTS_URL=http://127.0.0.1:29230
     RUST_LOG=warn)

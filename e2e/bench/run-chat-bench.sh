@@ -28,20 +28,11 @@ PER_PROCESS=${PER_PROCESS:-2500}
 SOURCES=${SOURCES:-4}
 SETTLE_MAX=${SETTLE_MAX:-300}
 ONLY=${ONLY:-both}
-WORK=$(mktemp -d /tmp/ls-chat-bench.XXXXXX)
-PIDS=()
+# shellcheck source=e2e/bench/lib.sh
+source e2e/bench/lib.sh
+bench_init chat-bench
 EDGE=http://127.0.0.1:29480
 NODE_URL=http://127.0.0.1:29490
-
-log() { printf '==> %s\n' "$*" >&2; }
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [[ -n ${DB_NAME:-} ]]; then psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 for port in 29400 29401 29410 29420 29430 29450 29480 29490; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -55,27 +46,11 @@ if [[ ! -d e2e/bench/node-hub/node_modules/ws ]]; then
     (cd e2e/bench/node-hub && npm ci --no-audit --no-fund --silent)
 fi
 
-./dev infra up it >&2
-eval "$(./dev env it)"
-ADMIN_URL=$LIVESTREAMER_DATABASE_URL
-DB_NAME=chatbench_$(date +%s)_$$
-psql "$ADMIN_URL" -qc "CREATE DATABASE $DB_NAME" >/dev/null
-DB_URL=${ADMIN_URL%/*}/$DB_NAME
+bench_database chatbench
 
 log "building release binaries (auth, broadcasts-archive, chat, mailer, gateway, chat_bench)"
 cargo build --release -q -p auth -p broadcasts-archive -p chat -p mailer -p gateway
 cargo build --release -q -p e2e --bin chat_bench
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}
-[[ $BIN == /* ]] || BIN=$ROOT/$BIN
-BIN=$BIN/release
-
-start() { # NAME, then env assignments and the command; the pid goes to $WORK/NAME.pid
-    local name=$1
-    shift
-    env "$@" >"$WORK/$name.log" 2>&1 &
-    PIDS+=($!)
-    printf '%s\n' "$!" >"$WORK/$name.pid"
-}
 common_env=(LIVESTREAMER_DATABASE_URL="$DB_URL" LIVESTREAMER_REDIS_PREFIX="chatbench$$:"
     LIVESTREAMER_AMQP_EXCHANGE="chatbench$$" LIVESTREAMER_PUBLIC_URL="$EDGE"
     LIVESTREAMER_AUTH_URL=http://127.0.0.1:29410 LIVESTREAMER_CHAT_URL=http://127.0.0.1:29420
