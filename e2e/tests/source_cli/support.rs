@@ -63,6 +63,13 @@ pub struct Dj {
     pub path: TcpProxy,
 }
 
+/// The home folder goes with the DJ (it holds the ALSA capture file the test played).
+impl Drop for Dj {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
+}
+
 impl Dj {
     /// Signs up a user through the platform, then signs the CLI in with the environment variables.
     pub async fn new(platform: &Platform, prefix: &str, from: IpAddr) -> anyhow::Result<Self> {
