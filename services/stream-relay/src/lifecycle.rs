@@ -116,10 +116,7 @@ async fn report(state: &AppState, live: &Live, pacer: &mut stats::Pacer) -> Coun
 async fn keep_record(state: &AppState, live: &Live) {
     let ownership = &state.replicas.ownership;
     if live.is_owner() {
-        match ownership
-            .assert(&live.record(), live.is_streaming_here())
-            .await
-        {
+        match live.refresh_record(ownership).await {
             Ok(true) => {}
             Ok(false) => live.disown(),
             Err(error) => tracing::debug!(broadcast_id = live.id(), %error, "record not refreshed"),

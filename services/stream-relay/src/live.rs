@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     channel::{Limits, LiveChannel, lock},
-    ownership::Record,
+    ownership::{Ownership, OwnershipError, Record},
     recording::Recorder,
     registry::Registered,
     replication::{Outbox, Replicas},
@@ -81,6 +81,13 @@ pub struct Live {
     /// `false` while a dropped source's session is being closed (its recording synced): a source
     /// that returns, here or on another replica, waits for it so that one writer follows the other.
     settled: watch::Sender<bool>,
+    /// Held while this replica writes its ownership record's state: the periodic refresh reads the
+    /// state from the slot under it, and a dropped source's grace is announced (and `settled` set)
+    /// under it. Without it, a refresh that read "connected" just before a drop could reach Redis
+    /// after the grace announcement (the calls go over a pool of connections, in no set order): the
+    /// record then said "connected" until the next refresh, and a DJ who came back at once was
+    /// refused 409.
+    record_writes: tokio::sync::Mutex<()>,
     ending: CancellationToken,
     grace: Duration,
     bytes_received: AtomicU64,
@@ -134,6 +141,7 @@ impl Live {
             }),
             session: Mutex::new(None),
             settled: watch::Sender::new(true),
+            record_writes: tokio::sync::Mutex::new(()),
             ending: CancellationToken::new(),
             grace,
             bytes_received: AtomicU64::new(0),
@@ -252,8 +260,11 @@ impl Live {
         let live = self.clone();
         tokio::spawn(async move {
             live.finish_session().await;
-            live.announce_grace().await;
-            live.settled.send_replace(true);
+            {
+                let _writing = live.record_writes.lock().await;
+                live.announce_grace().await;
+                live.settled.send_replace(true);
+            }
             tokio::select! {
                 _ = tokio::time::sleep(live.grace) => {}
                 _ = live.ending.cancelled() => return,
@@ -264,6 +275,16 @@ impl Live {
                 live.ending.cancel();
             }
         });
+    }
+
+    /// The owner's periodic refresh of its ownership record: "connected" while a source streams here
+    /// (or its session is still being closed), "grace" while it is awaited; `false` when another
+    /// replica took the broadcast over.
+    pub async fn refresh_record(&self, ownership: &Ownership) -> Result<bool, OwnershipError> {
+        let _writing = self.record_writes.lock().await;
+        ownership
+            .assert(&self.record(), self.is_streaming_here())
+            .await
     }
 
     /// Tells the other replicas that the source may now return to any of them.
