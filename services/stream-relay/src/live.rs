@@ -82,12 +82,13 @@ pub struct Live {
     /// that returns, here or on another replica, waits for it so that one writer follows the other.
     settled: watch::Sender<bool>,
     /// Held while this replica writes its ownership record's state: the periodic refresh reads the
-    /// state from the slot under it, and a dropped source's grace is announced (and `settled` set)
-    /// under it. Without it, a refresh that read "connected" just before a drop could reach Redis
-    /// after the grace announcement (the calls go over a pool of connections, in no set order): the
-    /// record then said "connected" until the next refresh, and a DJ who came back at once was
-    /// refused 409.
-    record_writes: tokio::sync::Mutex<()>,
+    /// state from the slot under it; a dropped source's grace is announced (and `settled` set), and
+    /// a returning source takes the broadcast over and attaches, under it. Without it, a refresh
+    /// that read "connected" just before a drop could reach Redis after the grace announcement (the
+    /// calls go over a pool of connections, in no set order): the record then said "connected"
+    /// until the next refresh, and a DJ who came back at once was refused 409. Likewise a refresh
+    /// that read "grace" could undo a takeover's "connected".
+    record_writes: Arc<tokio::sync::Mutex<()>>,
     ending: CancellationToken,
     grace: Duration,
     bytes_received: AtomicU64,
@@ -141,7 +142,7 @@ impl Live {
             }),
             session: Mutex::new(None),
             settled: watch::Sender::new(true),
-            record_writes: tokio::sync::Mutex::new(()),
+            record_writes: Arc::default(),
             ending: CancellationToken::new(),
             grace,
             bytes_received: AtomicU64::new(0),
@@ -275,6 +276,12 @@ impl Live {
                 live.ending.cancel();
             }
         });
+    }
+
+    /// Holds off refreshes of this replica's ownership record while the guard lives (a returning
+    /// source's takeover and attach).
+    pub async fn writing_record(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.record_writes.clone().lock_owned().await
     }
 
     /// The owner's periodic refresh of its ownership record: "connected" while a source streams here

@@ -75,8 +75,7 @@ pub async fn attach(
     destination: Destination,
 ) -> Result<(AttachedSource, bool), RelayError> {
     let session = identify(state, credentials).await?;
-    if let Some(live) = resume(state, &session, &destination).await? {
-        let generation = live.attach_source().ok_or_else(already_live)?;
+    if let Some((live, generation)) = resume(state, &session, &destination).await? {
         tracing::info!(broadcast_id = live.id(), "source resumed");
         crate::metrics::source_reconnected();
         return Ok((AttachedSource::new(live, generation), true));
@@ -92,13 +91,13 @@ fn already_live() -> RelayError {
     RelayError::Conflict("This broadcast is already live".into())
 }
 
-/// The user's broadcast whose source dropped, here or on another replica, taken over by this one;
-/// `None` when there is none. 409 while its source streams, wherever.
+/// The user's broadcast whose source dropped, here or on another replica, taken over by this one
+/// and attached (its generation); `None` when there is none. 409 while its source streams, wherever.
 async fn resume(
     state: &Arc<AppState>,
     session: &Session,
     destination: &Destination,
-) -> Result<Option<Arc<Live>>, RelayError> {
+) -> Result<Option<(Arc<Live>, u64)>, RelayError> {
     let here = match destination {
         Destination::Broadcast(id) => state.registry.get(*id),
         Destination::Now { .. } => state.registry.by_username(&session.username),
@@ -107,6 +106,12 @@ async fn resume(
     if let Some(live) = &here {
         live.settled().await; // the dropped source's recording is closed before the next one writes
     }
+    // From the takeover to the attach, no refresh of this replica's record may land: one that read
+    // "grace" before would undo the takeover's "connected" (see `Live::record_writes`).
+    let _writing = match &here {
+        Some(live) => Some(live.writing_record().await),
+        None => None,
+    };
     let ownership = &state.replicas.ownership;
     let id = match (&here, destination) {
         (Some(live), _) => live.id(),
@@ -130,15 +135,21 @@ async fn resume(
                 })?,
             };
             live.take_over(next_seq);
-            Ok(Some(live))
+            attached(live).map(Some)
         }
         // No record (Redis lost it) or no Redis: what this replica holds decides.
-        Ok(Takeover::Absent) => Ok(here),
+        Ok(Takeover::Absent) => here.map(attached).transpose(),
         Err(error) => {
             tracing::warn!(broadcast_id = id, %error, "resuming without the other replicas");
-            Ok(here)
+            here.map(attached).transpose()
         }
     }
+}
+
+/// `live` with the source slot taken, and its generation; 409 if another source has it.
+fn attached(live: Arc<Live>) -> Result<(Arc<Live>, u64), RelayError> {
+    let generation = live.attach_source().ok_or_else(already_live)?;
+    Ok((live, generation))
 }
 
 /// Asks broadcasts-archive to go live, then claims the broadcast for this replica.
