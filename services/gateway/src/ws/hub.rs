@@ -206,14 +206,6 @@ impl Hub {
             .collect()
     }
 
-    /// The uuids of this replica's sockets in a room.
-    pub fn uuids(&self, room: i64) -> std::collections::HashSet<String> {
-        let rooms = self.rooms.lock().expect("hub lock");
-        rooms.get(&room).map_or_else(Default::default, |members| {
-            members.values().map(|m| m.client.uuid.clone()).collect()
-        })
-    }
-
     pub fn room_size(&self, room: i64) -> usize {
         self.rooms
             .lock()
@@ -255,11 +247,10 @@ fn offer(members: &mut HashMap<u64, Member>, outgoing: &Outgoing, skip: impl Fn(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
-    /// A guest named `name` (uuid and username).
-    pub(crate) fn client(name: &str) -> Client {
+    fn client(name: &str) -> Client {
         Client {
             uuid: name.into(),
             user_id: None,

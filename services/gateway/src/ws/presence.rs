@@ -228,64 +228,34 @@ impl Presence {
     /// Vouches again for this replica's sockets, and sweeps the rooms it serves of the sockets of
     /// replicas that stopped vouching for theirs.
     pub async fn refresh(&self, hub: &Hub) -> anyhow::Result<()> {
-        for (room, clients) in hub.clients() {
-            self.refresh_room(hub, room, &clients).await?;
-        }
-        Ok(())
-    }
-
-    /// Vouches for `clients`, this replica's sockets in `room` as the hub listed them a moment
-    /// ago, then sweeps the room. A socket that left since was taken out by its own [`Self::left`],
-    /// which this vouching may have reached Redis after, putting it back: it would have counted in
-    /// the room until the expiry, then been announced gone a second time. So whoever the hub no
-    /// longer holds is taken out again once the vouching is done.
-    async fn refresh_room(&self, hub: &Hub, room: i64, clients: &[Client]) -> anyhow::Result<()> {
         let now = now_ms();
-        let (members, details) = self.keys(room);
-        let mut conn = self.redis.get().await?;
-        let mut pipe = redis::pipe();
-        for client in clients {
-            pipe.zadd(&members, &client.uuid, now).ignore();
-        }
-        pipe.pexpire(&members, 2 * self.expiry_ms).ignore();
-        pipe.pexpire(&details, 2 * self.expiry_ms).ignore();
-        pipe.zrangebyscore(&members, "-inf", now - self.expiry_ms);
-        let (stale,): (Vec<String>,) = pipe.query_async(&mut conn).await?;
-        let held = hub.uuids(room);
-        for client in clients.iter().filter(|c| !held.contains(&c.uuid)) {
-            // Its details gone, its own `left` has run and announced it; otherwise (the hub dropped
-            // it as too slow, its task has not left yet) it is announced here, once.
-            let announced: bool = redis::cmd("HEXISTS")
-                .arg(&details)
-                .arg(&client.uuid)
-                .query_async::<i64>(&mut conn)
-                .await?
-                == 0;
-            if announced {
-                redis::cmd("ZREM")
-                    .arg(&members)
-                    .arg(&client.uuid)
-                    .query_async::<i64>(&mut conn)
-                    .await?;
-            } else {
-                self.left(room, client).await?;
+        for (room, clients) in hub.clients() {
+            let (members, details) = self.keys(room);
+            let mut conn = self.redis.get().await?;
+            let mut pipe = redis::pipe();
+            for client in &clients {
+                pipe.zadd(&members, &client.uuid, now).ignore();
             }
-        }
-        for uuid in stale {
-            let gone: Option<String> = redis::cmd("HGET")
-                .arg(&details)
-                .arg(&uuid)
-                .query_async(&mut conn)
-                .await?;
-            let client = gone
-                .and_then(|json| serde_json::from_str(&json).ok())
-                .unwrap_or(Client {
-                    uuid,
-                    user_id: None,
-                    username: None,
-                    profile_picture_url: None,
-                });
-            self.left(room, &client).await?;
+            pipe.pexpire(&members, 2 * self.expiry_ms).ignore();
+            pipe.pexpire(&details, 2 * self.expiry_ms).ignore();
+            pipe.zrangebyscore(&members, "-inf", now - self.expiry_ms);
+            let (stale,): (Vec<String>,) = pipe.query_async(&mut conn).await?;
+            for uuid in stale {
+                let gone: Option<String> = redis::cmd("HGET")
+                    .arg(&details)
+                    .arg(&uuid)
+                    .query_async(&mut conn)
+                    .await?;
+                let client = gone
+                    .and_then(|json| serde_json::from_str(&json).ok())
+                    .unwrap_or(Client {
+                        uuid,
+                        user_id: None,
+                        username: None,
+                        profile_picture_url: None,
+                    });
+                self.left(room, &client).await?;
+            }
         }
         Ok(())
     }
@@ -313,7 +283,7 @@ impl Presence {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ws::hub::{Outgoing, tests::client};
+    use crate::ws::hub::Outgoing;
     use service_kit::amqp::EventBus;
 
     fn presence() -> Presence {
@@ -321,49 +291,6 @@ mod tests {
         let redis = service_kit::redis::pool("redis://127.0.0.1:1/").unwrap();
         let publisher = EventPublisher::new(EventBus::new("amqp://127.0.0.1:1/%2f", "unused"));
         Presence::new(redis, "t:", publisher, Duration::from_secs(30))
-    }
-
-    /// On the test stack's Redis, under a prefix of its own; announcements go nowhere.
-    fn presence_on_redis() -> Presence {
-        let redis = service_kit::redis::pool(&test_support::redis_url()).unwrap();
-        let publisher = EventPublisher::new(EventBus::new("amqp://127.0.0.1:1/%2f", "unused"));
-        let prefix = format!("{}:", test_support::unique_name());
-        Presence::new(redis, &prefix, publisher, Duration::from_secs(30))
-    }
-
-    #[tokio::test]
-    async fn a_refresh_does_not_vouch_back_in_a_socket_that_left_meanwhile() {
-        let (hub, presence, room) = (Hub::new(8), presence_on_redis(), 5);
-        let mut ids = std::collections::HashMap::new();
-        for name in ["stays", "leaves", "dropped"] {
-            let (id, queue) = hub.join(room, client(name), None);
-            ids.insert(name, (id, queue));
-            presence.joined(room, &client(name)).await.unwrap();
-        }
-        // The refresh lists the room; then, before its vouching reaches Redis, one socket leaves
-        // (hub, then presence), and the hub drops another as too slow, whose task has not left yet.
-        let (_, listed) = hub.clients().into_iter().find(|(r, _)| *r == room).unwrap();
-        hub.leave(room, ids["leaves"].0);
-        presence.left(room, &client("leaves")).await.unwrap();
-        hub.leave(room, ids["dropped"].0);
-        presence.refresh_room(&hub, room, &listed).await.unwrap();
-
-        assert_eq!(
-            presence.count(room).await.unwrap(),
-            1,
-            "only `stays` counts"
-        );
-        let listed: Vec<String> = presence
-            .list(room)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| c.uuid)
-            .collect();
-        assert_eq!(listed, ["stays"]);
-        // The dropped socket's task leaving later changes nothing.
-        presence.left(room, &client("dropped")).await.unwrap();
-        assert_eq!(presence.count(room).await.unwrap(), 1);
     }
 
     fn event_name(outgoing: &Outgoing) -> String {
