@@ -262,7 +262,7 @@ impl Live {
         tokio::spawn(async move {
             live.finish_session().await;
             {
-                let _writing = live.record_writes.lock().await;
+                let _writing = live.writing_record().await;
                 live.announce_grace().await;
                 live.settled.send_replace(true);
             }
@@ -278,8 +278,8 @@ impl Live {
         });
     }
 
-    /// Holds off refreshes of this replica's ownership record while the guard lives (a returning
-    /// source's takeover and attach).
+    /// The right to write this replica's ownership record's state (see `record_writes`), held
+    /// while the guard lives.
     pub async fn writing_record(&self) -> tokio::sync::OwnedMutexGuard<()> {
         self.record_writes.clone().lock_owned().await
     }
@@ -288,7 +288,7 @@ impl Live {
     /// (or its session is still being closed), "grace" while it is awaited; `false` when another
     /// replica took the broadcast over.
     pub async fn refresh_record(&self, ownership: &Ownership) -> Result<bool, OwnershipError> {
-        let _writing = self.record_writes.lock().await;
+        let _writing = self.writing_record().await;
         ownership
             .assert(&self.record(), self.is_streaming_here())
             .await

@@ -56,7 +56,7 @@ const END_GRACE: Duration = Duration::from_secs(5);
 /// How long a shard may go without writing (a silent source, the grace period after a dropped one)
 /// before it looks for listeners who left: while it writes, a write notices them.
 const PROBE_IDLE: Duration = Duration::from_secs(1);
-/// The most slices given to one `writev` (three per frame when chunked).
+/// The most slices given to one write call (three per frame when chunked).
 const MAX_SLICES: usize = 96;
 /// Writes up to this size are copied into one buffer for a plain `send` ([`send`]).
 const COPY_BELOW: usize = 4096;
