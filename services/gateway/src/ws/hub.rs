@@ -197,13 +197,22 @@ impl Hub {
         }
     }
 
-    /// This replica's sockets, room by room (for refreshing presence).
-    pub fn clients(&self) -> Vec<(i64, Vec<Client>)> {
-        let rooms = self.rooms.lock().expect("hub lock");
-        rooms
-            .iter()
-            .map(|(room, members)| (*room, members.values().map(|m| m.client.clone()).collect()))
+    /// The rooms this replica has sockets in.
+    pub fn rooms(&self) -> Vec<i64> {
+        self.rooms
+            .lock()
+            .expect("hub lock")
+            .keys()
+            .copied()
             .collect()
+    }
+
+    /// This replica's sockets in a room.
+    pub fn room_clients(&self, room: i64) -> Vec<Client> {
+        let rooms = self.rooms.lock().expect("hub lock");
+        rooms.get(&room).map_or_else(Vec::new, |members| {
+            members.values().map(|m| m.client.clone()).collect()
+        })
     }
 
     pub fn room_size(&self, room: i64) -> usize {
@@ -247,10 +256,11 @@ fn offer(members: &mut HashMap<u64, Member>, outgoing: &Outgoing, skip: impl Fn(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn client(name: &str) -> Client {
+    /// A guest named `name` (uuid and username).
+    pub(crate) fn client(name: &str) -> Client {
         Client {
             uuid: name.into(),
             user_id: None,
@@ -319,10 +329,12 @@ mod tests {
     async fn leaving_returns_the_client_once_and_empty_rooms_vanish() {
         let hub = Hub::new(8);
         let (id, _rx) = hub.join(3, client("first"), None);
-        assert_eq!(hub.clients(), vec![(3, vec![client("first")])]);
+        assert_eq!(hub.rooms(), vec![3]);
+        assert_eq!(hub.room_clients(3), vec![client("first")]);
         assert_eq!(hub.leave(3, id), Some(client("first")));
         assert_eq!(hub.leave(3, id), None);
         assert_eq!(hub.socket_count(), 0);
-        assert!(hub.clients().is_empty());
+        assert!(hub.rooms().is_empty());
+        assert!(hub.room_clients(3).is_empty());
     }
 }

@@ -127,13 +127,7 @@ async fn admit(
         Err(error) => {
             // Without Redis the room still works; the list is this replica's sockets only.
             tracing::warn!(%error, room, "presence unavailable");
-            rooms
-                .hub
-                .clients()
-                .into_iter()
-                .filter(|(r, _)| *r == room)
-                .flat_map(|(_, c)| c)
-                .collect()
+            rooms.hub.room_clients(room)
         }
     };
     rooms.hub.send_to(

@@ -37,6 +37,8 @@ pub struct Presence {
     expiry_ms: i64,
     /// Changes heard on the event exchange, by room, not yet told to this replica's sockets.
     pending: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, Vec<PresenceChanged>>>>,
+    /// Read by each leave, written by each vouching: see [`Self::vouching`].
+    leaving: std::sync::Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Presence {
@@ -47,6 +49,7 @@ impl Presence {
             publisher,
             expiry_ms: expiry.as_millis() as i64,
             pending: Default::default(),
+            leaving: Default::default(),
         }
     }
 
@@ -192,6 +195,7 @@ impl Presence {
     /// Removes a socket from its room and announces it, unless another replica already did.
     pub async fn left(&self, room: i64, client: &Client) -> anyhow::Result<()> {
         let (members, details) = self.keys(room);
+        let leaving = self.leaving.read().await;
         let mut conn = self.redis.get().await?;
         let (removed, _, count): (i64, i64, i64) = redis::pipe()
             .zrem(&members, &client.uuid)
@@ -199,7 +203,7 @@ impl Presence {
             .zcount(&members, now_ms() - self.expiry_ms, "+inf")
             .query_async(&mut conn)
             .await?;
-        drop(conn);
+        drop((conn, leaving));
         if removed == 1 {
             self.announce(room, client, false, count).await;
         }
@@ -228,34 +232,71 @@ impl Presence {
     /// Vouches again for this replica's sockets, and sweeps the rooms it serves of the sockets of
     /// replicas that stopped vouching for theirs.
     pub async fn refresh(&self, hub: &Hub) -> anyhow::Result<()> {
+        for room in hub.rooms() {
+            let vouching = self.vouching().await;
+            let clients = hub.room_clients(room);
+            self.vouch(vouching, room, &clients).await?;
+            self.sweep(room).await?;
+        }
+        Ok(())
+    }
+
+    /// Holds off every [`Self::left`] from taking a socket out of Redis until the vouching is done.
+    /// A socket the hub listed, then lost before the vouching reached Redis, would be put back by it
+    /// after its own leave: counted in the room until the expiry, then announced gone a second time.
+    /// A leave waits only for a vouching under way (one round trip); leaves do not wait for each
+    /// other. Take it before listing the hub's sockets.
+    async fn vouching(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.leaving.write().await
+    }
+
+    /// Re-scores `clients`, this replica's sockets in `room` as listed under `vouching`.
+    async fn vouch(
+        &self,
+        vouching: tokio::sync::RwLockWriteGuard<'_, ()>,
+        room: i64,
+        clients: &[Client],
+    ) -> anyhow::Result<()> {
         let now = now_ms();
-        for (room, clients) in hub.clients() {
-            let (members, details) = self.keys(room);
-            let mut conn = self.redis.get().await?;
-            let mut pipe = redis::pipe();
-            for client in &clients {
-                pipe.zadd(&members, &client.uuid, now).ignore();
-            }
-            pipe.pexpire(&members, 2 * self.expiry_ms).ignore();
-            pipe.pexpire(&details, 2 * self.expiry_ms).ignore();
-            pipe.zrangebyscore(&members, "-inf", now - self.expiry_ms);
-            let (stale,): (Vec<String>,) = pipe.query_async(&mut conn).await?;
-            for uuid in stale {
-                let gone: Option<String> = redis::cmd("HGET")
-                    .arg(&details)
-                    .arg(&uuid)
-                    .query_async(&mut conn)
-                    .await?;
-                let client = gone
-                    .and_then(|json| serde_json::from_str(&json).ok())
-                    .unwrap_or(Client {
-                        uuid,
-                        user_id: None,
-                        username: None,
-                        profile_picture_url: None,
-                    });
-                self.left(room, &client).await?;
-            }
+        let (members, details) = self.keys(room);
+        let mut conn = self.redis.get().await?;
+        let mut pipe = redis::pipe();
+        for client in clients {
+            pipe.zadd(&members, &client.uuid, now).ignore();
+        }
+        pipe.pexpire(&members, 2 * self.expiry_ms).ignore();
+        pipe.pexpire(&details, 2 * self.expiry_ms).ignore();
+        pipe.query_async::<()>(&mut conn).await?;
+        drop(vouching);
+        Ok(())
+    }
+
+    /// Takes out of `room`, and announces gone, the sockets whose replica has not vouched for them
+    /// within the expiry.
+    async fn sweep(&self, room: i64) -> anyhow::Result<()> {
+        let (members, details) = self.keys(room);
+        let mut conn = self.redis.get().await?;
+        let stale: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&members)
+            .arg("-inf")
+            .arg(now_ms() - self.expiry_ms)
+            .query_async(&mut conn)
+            .await?;
+        for uuid in stale {
+            let gone: Option<String> = redis::cmd("HGET")
+                .arg(&details)
+                .arg(&uuid)
+                .query_async(&mut conn)
+                .await?;
+            let client = gone
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or(Client {
+                    uuid,
+                    user_id: None,
+                    username: None,
+                    profile_picture_url: None,
+                });
+            self.left(room, &client).await?;
         }
         Ok(())
     }
@@ -283,7 +324,7 @@ impl Presence {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ws::hub::Outgoing;
+    use crate::ws::hub::{Outgoing, tests::client};
     use service_kit::amqp::EventBus;
 
     fn presence() -> Presence {
@@ -291,6 +332,53 @@ mod tests {
         let redis = service_kit::redis::pool("redis://127.0.0.1:1/").unwrap();
         let publisher = EventPublisher::new(EventBus::new("amqp://127.0.0.1:1/%2f", "unused"));
         Presence::new(redis, "t:", publisher, Duration::from_secs(30))
+    }
+
+    /// On the test stack's Redis, under a prefix of its own; announcements go nowhere.
+    fn presence_on_redis() -> Presence {
+        let redis = service_kit::redis::pool(&test_support::redis_url()).unwrap();
+        let publisher = EventPublisher::new(EventBus::new("amqp://127.0.0.1:1/%2f", "unused"));
+        let prefix = format!("{}:", test_support::unique_name());
+        Presence::new(redis, &prefix, publisher, Duration::from_secs(30))
+    }
+
+    async fn uuids(presence: &Presence, room: i64) -> Vec<String> {
+        let clients = presence.list(room).await.unwrap();
+        clients.into_iter().map(|c| c.uuid).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_socket_leaving_while_a_refresh_runs_is_not_vouched_back_in() {
+        let (hub, presence, room) = (Hub::new(8), presence_on_redis(), 5);
+        let _stays = hub.join(room, client("stays"), None);
+        presence.joined(room, &client("stays")).await.unwrap();
+        let (leaver, _queue) = hub.join(room, client("leaves"), None);
+        presence.joined(room, &client("leaves")).await.unwrap();
+
+        // A refresh lists the room; then, before its vouching reaches Redis, a socket leaves (the
+        // hub, then presence, as a socket's task does).
+        let vouching = presence.vouching().await;
+        let listed = hub.room_clients(room);
+        assert_eq!(listed.len(), 2);
+        hub.leave(room, leaver);
+        let leaving = tokio::spawn({
+            let presence = presence.clone();
+            async move { presence.left(room, &client("leaves")).await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!leaving.is_finished(), "the leave waits for the vouching");
+        presence.vouch(vouching, room, &listed).await.unwrap();
+        leaving.await.unwrap().unwrap();
+
+        assert_eq!(
+            presence.count(room).await.unwrap(),
+            1,
+            "only `stays` counts"
+        );
+        assert_eq!(uuids(&presence, room).await, ["stays"]);
+        // The next refresh vouches for the one socket left and sweeps nobody.
+        presence.refresh(&hub).await.unwrap();
+        assert_eq!(uuids(&presence, room).await, ["stays"]);
     }
 
     fn event_name(outgoing: &Outgoing) -> String {
