@@ -7,7 +7,9 @@
 # Environment: WS_VIA=direct (default: half the sockets on each gateway replica) or edge (through
 # nginx); CONNECT_RATE (sockets opened per second, 500); PER_PROCESS (sockets per load-generator
 # process, 2500); SOURCES (127.0.0.x source addresses, 4); SETTLE_MAX (s, 300); ONLY=ours|node;
-# NODE_HUB_PRESENCE=full (the Node hub tells the room of every join, as the original) or list.
+# NODE_HUB_PRESENCE=full (the Node hub tells the room of every join, as the original) or list;
+# FLOOR=1 also runs the floor hub (e2e/src/bin/floor_hub.rs, on 29491: one write per socket per message
+# and nothing else, what a delivery costs at the least) in the same run, after the Node hub.
 #
 # What it starts, and stops again on exit: release builds of auth, broadcasts-archive, chat, mailer and
 # two gateway replicas on ports 294xx, an nginx edge on 29480 (REST, and /ws/ for WS_VIA=edge), and the
@@ -28,13 +30,14 @@ PER_PROCESS=${PER_PROCESS:-2500}
 SOURCES=${SOURCES:-4}
 SETTLE_MAX=${SETTLE_MAX:-300}
 ONLY=${ONLY:-both}
+FLOOR=${FLOOR:-0}
 # shellcheck source=e2e/bench/lib.sh
 source e2e/bench/lib.sh
 bench_init chat-bench
 EDGE=http://127.0.0.1:29480
 NODE_URL=http://127.0.0.1:29490
 
-for port in 29400 29401 29410 29420 29430 29450 29480 29490; do
+for port in 29400 29401 29410 29420 29430 29450 29480 29490 29491; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "port $port is taken: is another run-chat-bench.sh running?" >&2
         exit 1
@@ -48,9 +51,9 @@ fi
 
 bench_database chatbench
 
-log "building release binaries (auth, broadcasts-archive, chat, mailer, gateway, chat_bench)"
+log "building release binaries (auth, broadcasts-archive, chat, mailer, gateway, chat_bench, floor_hub)"
 cargo build --release -q -p auth -p broadcasts-archive -p chat -p mailer -p gateway
-cargo build --release -q -p e2e --bin chat_bench
+cargo build --release -q -p e2e --bin chat_bench --bin floor_hub
 common_env=(LIVESTREAMER_DATABASE_URL="$DB_URL" LIVESTREAMER_REDIS_PREFIX="chatbench$$:"
     LIVESTREAMER_AMQP_EXCHANGE="chatbench$$" LIVESTREAMER_PUBLIC_URL="$EDGE"
     LIVESTREAMER_AUTH_URL=http://127.0.0.1:29410 LIVESTREAMER_CHAT_URL=http://127.0.0.1:29420
@@ -117,6 +120,15 @@ for _ in $(seq 100); do
     sleep 0.2
 done
 curl -s -o /dev/null "$NODE_URL/" || { cat "$WORK/node-hub.log" >&2; exit 1; }
+floor=()
+if [[ $FLOOR == 1 ]]; then
+    start floor-hub "$BIN/floor_hub" 29491
+    for _ in $(seq 100); do
+        curl -s -o /dev/null http://127.0.0.1:29491/ && break
+        sleep 0.1
+    done
+    floor=(--floor http://127.0.0.1:29491 --floor-pid "$(cat "$WORK/floor-hub.pid")")
+fi
 
 # Processes whose CPU is shown beside the hubs': chat, auth, nginx's workers, the it stack's servers.
 watch="chat=$(cat "$WORK/chat.pid"),auth=$(cat "$WORK/auth.pid")"
@@ -147,7 +159,7 @@ cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
     --gateway-pids "$(cat "$WORK/gateway.pid"),$(cat "$WORK/gateway-2.pid")" \
     --node "$NODE_URL" --node-pid "$(cat "$WORK/node-hub.pid")" --watch "$watch" \
     --connect-rate "$CONNECT_RATE" --per-process "$PER_PROCESS" --sources "$SOURCES" \
-    --settle-max "$SETTLE_MAX" --only "$ONLY"
+    --settle-max "$SETTLE_MAX" --only "$ONLY" "${floor[@]}"
 printf 'After: uptime %s\n' "$(uptime)"
 for name in gateway gateway-2 chat node-hub; do
     if grep -qiE 'error|panic' "$WORK/$name.log"; then
@@ -155,3 +167,8 @@ for name in gateway gateway-2 chat node-hub; do
         grep -iE 'error|panic' "$WORK/$name.log" | head -n 5
     fi
 done
+# The floor hub logs the sockets it closed and the connections it could not serve.
+if [[ $FLOOR == 1 && -s $WORK/floor-hub.log ]]; then
+    printf '\nthe floor hub logged (first lines):\n'
+    grep -v '^floor hub listening' "$WORK/floor-hub.log" | head -n 5 || true
+fi

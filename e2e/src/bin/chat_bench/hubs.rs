@@ -1,6 +1,6 @@
-//! The two servers under test, each as a [`Hub`]: where its clients connect, which processes are
+//! The servers under test, each as a [`Hub`]: where its clients connect, which processes are
 //! measured, how it is posted to. LiveStreamer needs a DJ's broadcast and signed-up posters first; the
-//! Node hub has one fixed room.
+//! Node hub, and the floor hub when asked for, have one fixed room.
 
 use std::{sync::Arc, time::Duration};
 
@@ -13,6 +13,9 @@ use crate::{
     procfs::pid_of,
 };
 
+/// The Node reference hub's name, which the table's ratios divide by.
+pub const NODE: &str = "Node ws";
+
 pub struct Hub {
     pub name: &'static str,
     pub ws_urls: Vec<String>,
@@ -20,7 +23,7 @@ pub struct Hub {
     pub poster: Arc<Poster>,
 }
 
-/// LiveStreamer, then the Node hub, less the one `--only` leaves out.
+/// LiveStreamer, then the Node hub, less the one `--only` leaves out; then the floor hub, if `--floor`.
 pub async fn hubs(opts: &Opts, settings: &Settings) -> anyhow::Result<Vec<Hub>> {
     let only = opts.str("only").unwrap_or("both");
     let mut hubs = Vec::new();
@@ -28,7 +31,10 @@ pub async fn hubs(opts: &Opts, settings: &Settings) -> anyhow::Result<Vec<Hub>> 
         hubs.push(ours(opts, settings).await?);
     }
     if only != "ours" {
-        hubs.push(node(opts)?);
+        hubs.push(node(opts, NODE, "node")?);
+    }
+    if opts.str("floor").is_some() {
+        hubs.push(node(opts, "floor", "floor")?);
     }
     Ok(hubs)
 }
@@ -92,16 +98,22 @@ async fn ours(opts: &Opts, settings: &Settings) -> anyhow::Result<Hub> {
     })
 }
 
-fn node(opts: &Opts) -> anyhow::Result<Hub> {
+/// A hub that speaks the Node reference hub's protocol, at `--{option} URL --{option}-pid PID`: the
+/// Node hub itself, or the floor hub (`floor_hub`, one write per socket and nothing else).
+fn node(opts: &Opts, name: &'static str, option: &str) -> anyhow::Result<Hub> {
     let url = opts
-        .str("node")
-        .context("--node URL")?
+        .str(option)
+        .with_context(|| format!("--{option} URL"))?
         .trim_end_matches('/')
         .to_owned();
-    let pid = pid_of(opts.str("node-pid").context("--node-pid")?)?;
+    let pid_option = format!("{option}-pid");
+    let pid = pid_of(
+        opts.str(&pid_option)
+            .with_context(|| format!("--{pid_option}"))?,
+    )?;
     let room = 1;
     Ok(Hub {
-        name: "Node ws",
+        name,
         ws_urls: vec![ws_room_url(&url, room)],
         pids: vec![pid],
         poster: Arc::new(Poster::Node {

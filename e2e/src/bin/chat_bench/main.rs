@@ -1,7 +1,9 @@
 //! The chat fan-out benchmark of issue 6 (BENCHMARKS.md): N WebSocket clients in one broadcast's room,
 //! M chat messages a second posted over REST, against LiveStreamer (REST → gateway → chat →
 //! PostgreSQL → RabbitMQ → gateway → sockets) and, in the same run with the same N, M and duration,
-//! against the Node.js `ws` reference hub of `e2e/bench/node-hub`. Prints both side by side.
+//! against the Node.js `ws` reference hub of `e2e/bench/node-hub`, and with `--floor` against the
+//! floor hub (`floor_hub`: one write per socket and nothing else, what any hub's delivery costs at
+//! the least). Prints them side by side.
 //!
 //! `e2e/bench/run-chat-bench.sh` starts everything and runs this; by hand:
 //!
@@ -43,8 +45,8 @@ mod worker_pool;
 use options::{Opts, Settings};
 
 const USAGE: &str = "usage: chat_bench run [--clients N] [--rate M] [--seconds S] --edge URL --maildev URL \
-[--ws URL,URL] --gateway-pids PID|FILE,... [--node URL --node-pid PID] [--watch NAME=PID,...] \
-[--per-process 2500] [--sources 4] [--connect-rate 500] [--settle-max 300] [--drain 5] [--only ours|node]";
+[--ws URL,URL] --gateway-pids PID|FILE,... [--node URL --node-pid PID] [--floor URL --floor-pid PID] \
+[--watch NAME=PID,...] [--per-process 2500] [--sources 4] [--connect-rate 500] [--settle-max 300] [--drain 5] [--only ours|node]";
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);

@@ -1,13 +1,17 @@
 //! What a run prints: a line per phase on stderr as it ends, and on stdout the Markdown table of
-//! both hubs side by side (with their ratio where a ratio means something), as BENCHMARKS.md quotes
-//! it, then the CPU of the watched processes.
+//! the hubs side by side (with each one's ratio to the Node hub where a ratio means something), as
+//! BENCHMARKS.md quotes it, then the CPU of the watched processes.
 
 use e2e::bench::Histogram;
 
-use crate::{hubs::Hub, options::Settings, phase::PhaseResult};
+use crate::{
+    hubs::{Hub, NODE},
+    options::Settings,
+    phase::PhaseResult,
+};
 
-/// A row: its name, its cell for a phase, and the number whose ours / Node ratio the last column
-/// shows (none: the cell stays empty).
+/// A row: its name, its cell for a phase, and the number whose ratio to the Node hub's the ratio
+/// columns show (none: the cells stay empty).
 type Row<'a> = (
     &'a str,
     Box<dyn Fn(&PhaseResult) -> String + 'a>,
@@ -164,29 +168,35 @@ fn cost_rows<'a>() -> Vec<Row<'a>> {
     ]
 }
 
-/// The ours / Node ratio of `get`, when there are both hubs and both have a value.
-fn ratio(results: &[PhaseResult], get: &dyn Fn(&PhaseResult) -> Option<f64>) -> String {
-    match results {
-        [ours, node] => match (get(ours), get(node)) {
-            (Some(a), Some(b)) if b != 0.0 => format!("{:.2}×", a / b),
-            _ => "–".into(),
-        },
+/// `hub`'s value of `get` over the Node hub's, when both have one.
+fn ratio(
+    hub: &PhaseResult,
+    node: &PhaseResult,
+    get: &dyn Fn(&PhaseResult) -> Option<f64>,
+) -> String {
+    match (get(hub), get(node)) {
+        (Some(a), Some(b)) if b != 0.0 => format!("{:.2}×", a / b),
         _ => "–".into(),
     }
 }
 
+/// The table: a column per hub, then a ratio to the Node hub for each other hub, when Node ran.
 pub fn print_table(hubs: &[Hub], results: &[PhaseResult], s: &Settings) {
     let mut rows = admission_and_post_rows(s);
     rows.extend(delivery_rows());
     rows.extend(cost_rows());
+    let node = hubs.iter().position(|h| h.name == NODE);
+    let compared: Vec<usize> = (0..hubs.len())
+        .filter(|&i| node.is_some_and(|n| n != i))
+        .collect();
     let mut header = String::from("| |");
     let mut rule = String::from("| --- |");
     for hub in hubs {
         header.push_str(&format!(" {} |", hub.name));
         rule.push_str(" --- |");
     }
-    if results.len() == 2 {
-        header.push_str(" ratio (ours / Node) |");
+    for &i in &compared {
+        header.push_str(&format!(" ratio ({} / Node) |", hubs[i].name));
         rule.push_str(" --- |");
     }
     println!(
@@ -202,10 +212,11 @@ pub fn print_table(hubs: &[Hub], results: &[PhaseResult], s: &Settings) {
         for r in results {
             line.push_str(&format!(" {} |", show(r)));
         }
-        if results.len() == 2 {
-            let cell = numeric
-                .as_ref()
-                .map_or(String::new(), |n| ratio(results, n.as_ref()));
+        for &i in &compared {
+            let cell = match (numeric, node) {
+                (Some(n), Some(node)) => ratio(&results[i], &results[node], n.as_ref()),
+                _ => String::new(),
+            };
             line.push_str(&format!(" {cell} |"));
         }
         println!("{line}");
