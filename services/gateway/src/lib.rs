@@ -72,7 +72,7 @@ impl AppState {
             auth: AuthClient::new(channel(&config.auth_url)?),
             broadcasts: BroadcastsClient::new(channel(&config.broadcasts_url)?),
             chat: ChatClient::new(channel(&config.chat_url)?),
-            hub: Arc::new(ws::hub::Hub::new(config.ws_send_queue)),
+            hub: Arc::new(ws::hub::Hub::new()),
             presence: Arc::new(ws::presence::Presence::new(
                 redis.clone(),
                 &config.redis_prefix,

@@ -207,14 +207,14 @@ pub fn tell_count(hub: &Hub, room: i64, count: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ws::hub::{Client, Outgoing};
+    use crate::ws::{
+        hub::{Client, tests::join},
+        outbox::tests::received,
+    };
     use serde_json::Value;
 
-    fn data(outgoing: &Outgoing) -> (String, Value) {
-        let Outgoing::Text(text) = outgoing else {
-            panic!("not text")
-        };
-        let value: Value = serde_json::from_str(text.as_str()).unwrap();
+    fn data(text: &str) -> (String, Value) {
+        let value: Value = serde_json::from_str(text).unwrap();
         (
             value["event"].as_str().unwrap().to_owned(),
             value["data"].clone(),
@@ -233,7 +233,7 @@ mod tests {
         let frame = to_frame(routing::CHAT_MESSAGE_UNLIKED, &liked.encode_to_vec())
             .unwrap()
             .unwrap();
-        let (name, body) = data(&Outgoing::Text(frame.message.clone()));
+        let (name, body) = data(frame.message.as_str());
         assert_eq!(
             (frame.room, name.as_str(), frame.except_origin.as_deref()),
             (7, "chat:unliked_message", Some("o"))
@@ -253,7 +253,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(
-            data(&Outgoing::Text(frame.message.clone())).1,
+            data(frame.message.as_str()).1,
             json!({ "messageId": 3, "broadcastId": 7, "userId": 5 })
         );
         assert_eq!(frame.except_origin, None);
@@ -264,21 +264,21 @@ mod tests {
 
     #[tokio::test]
     async fn presence_changes_tell_everyone_but_the_newcomer_and_carry_the_count() {
-        let hub = Hub::new(8);
+        let hub = Hub::new();
         let guest = Client {
             uuid: "new".into(),
             user_id: None,
             username: None,
             profile_picture_url: None,
         };
-        let (_, mut newcomer) = hub.join(4, guest, None);
+        let (_, mut newcomer, _) = join(&hub, 4, guest, None).await;
         let dj = Client {
             uuid: "old".into(),
             user_id: Some(1),
             username: Some("dj".into()),
             profile_picture_url: None,
         };
-        let (_, mut other) = hub.join(4, dj, None);
+        let (_, mut other, _) = join(&hub, 4, dj, None).await;
         let joined = PresenceChanged {
             broadcast_id: 4,
             uuid: "new".into(),
@@ -288,18 +288,21 @@ mod tests {
         };
         tell_change(&hub, &joined);
         tell_count(&hub, 4, joined.count);
-        let (name, body) = data(&other.try_recv().unwrap());
+        let told = received(&mut other);
+        let (name, body) = data(&told[0]);
         assert_eq!(
             (name.as_str(), &body["uuid"], &body["username"]),
             ("chat:new_client", &json!("new"), &Value::Null)
         );
         assert_eq!(
-            data(&other.try_recv().unwrap()),
+            data(&told[1]),
             ("chat:client_count".to_owned(), json!({ "count": 2 }))
         );
+        assert_eq!(told.len(), 2);
+        let told = received(&mut newcomer);
         assert_eq!(
-            data(&newcomer.try_recv().unwrap()).0,
-            "chat:client_count",
+            told.iter().map(|t| data(t).0).collect::<Vec<_>>(),
+            ["chat:client_count"],
             "the newcomer only gets the count"
         );
     }

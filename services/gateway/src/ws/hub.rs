@@ -1,15 +1,17 @@
 //! The rooms of this gateway replica: which sockets are in which broadcast's room, and fan-out to
 //! them.
 //!
-//! An event is serialized once and its bytes shared by every socket (`Utf8Bytes` is reference
-//! counted). Each socket has a bounded queue; fan-out never waits on a socket: a socket whose queue is
-//! full is removed from its room, which closes its queue, and its task closes the connection. A slow
-//! reader never slows the room. Who is in a room across replicas is `presence`'s business; the hub
-//! only knows this replica's sockets.
+//! An event is serialized once and its bytes shared by every socket (`Bytes` is reference counted),
+//! and the hub writes them to each socket itself, through the socket's `Outbox`. Fan-out never waits
+//! on a socket: what a connection cannot take at once waits in its outbox's bounded backlog, and a
+//! socket over the bound is removed from its room and closed by its task. A slow reader never slows
+//! the room. The writes are made outside the hub's lock, so joins and leaves do not wait for a
+//! fan-out. Who is in a room across replicas is `presence`'s business; the hub only knows this
+//! replica's sockets.
 //!
-//! The hub also pings every socket, through the same queues, on one timer for the whole replica: a
-//! timer per socket was polled at each of its wake-ups (~2% of the gateway's CPU under the chat
-//! benchmark) and kept a boxed `Sleep` per idle socket.
+//! The hub also pings every socket on one timer for the whole replica: a timer per socket was polled
+//! at each of its wake-ups (~2% of the gateway's CPU under the chat benchmark) and kept a boxed
+//! `Sleep` per idle socket.
 
 use std::{
     collections::HashMap,
@@ -20,24 +22,17 @@ use std::{
     time::Duration,
 };
 
+use bytes::Bytes;
 use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use service_kit::shutdown::Shutdown;
-use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::outbox::{Outbox, Sent};
 
 /// How often every socket is pinged; one that has not answered by the next ping is closed.
 pub const PING_EVERY: Duration = Duration::from_secs(30);
-
-/// What a socket's queue carries.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outgoing {
-    /// A text frame, its bytes shared by every socket it goes to.
-    Text(Utf8Bytes),
-    /// Time to ping the client.
-    Ping,
-}
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Who a socket is, as the room sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,9 +46,7 @@ pub struct Client {
 }
 
 struct Member {
-    /// Text frames and pings only: a queue's block of 32 slots is a third smaller than with whole
-    /// tungstenite `Message`s.
-    queue: mpsc::Sender<Outgoing>,
+    outbox: Arc<Outbox>,
     client: Client,
     /// The hash of the socket's session, to skip the sender of an event.
     origin: Option<String>,
@@ -69,7 +62,6 @@ pub struct Except<'a> {
 pub struct Hub {
     rooms: Mutex<HashMap<i64, HashMap<u64, Member>>>,
     next_id: AtomicU64,
-    queue_len: usize,
 }
 
 /// What the hubs of this process report on `/metrics`.
@@ -112,34 +104,33 @@ pub fn frame(event: &str, data: Value) -> Utf8Bytes {
 }
 
 impl Hub {
-    pub fn new(queue_len: usize) -> Self {
+    pub fn new() -> Self {
         Self {
             rooms: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
-            queue_len,
         }
     }
 
-    /// Adds a socket to a room; returns its id and the queue its task drains.
+    /// Adds a socket to a room; returns its id.
     pub fn join(
         &self,
         room: i64,
         client: Client,
         origin: Option<String>,
-    ) -> (u64, mpsc::Receiver<Outgoing>) {
-        let (queue, receiver) = mpsc::channel(self.queue_len);
+        outbox: Arc<Outbox>,
+    ) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut rooms = self.rooms.lock().expect("hub lock");
         rooms.entry(room).or_default().insert(
             id,
             Member {
-                queue,
+                outbox,
                 client,
                 origin,
             },
         );
         metrics().sockets.inc();
-        (id, receiver)
+        id
     }
 
     /// Removes a socket; returns who it was, if it was still there.
@@ -154,27 +145,41 @@ impl Hub {
         Some(member.client)
     }
 
-    /// Sends a frame to this replica's sockets in a room, skipping `except`. A socket whose queue is
-    /// full is removed (too slow); its task then closes it.
+    /// Sends a frame to this replica's sockets in a room, skipping `except`. A socket that cannot
+    /// take it (too slow, or already closing) is removed; its task closes it.
     pub fn send(&self, room: i64, message: &Utf8Bytes, except: Except<'_>) {
-        let mut rooms = self.rooms.lock().expect("hub lock");
-        let Some(members) = rooms.get_mut(&room) else {
-            return;
+        let outboxes = {
+            let rooms = self.rooms.lock().expect("hub lock");
+            let Some(members) = rooms.get(&room) else {
+                return;
+            };
+            members
+                .iter()
+                .filter(|(_, member)| {
+                    !((except.origin.is_some() && member.origin.as_deref() == except.origin)
+                        || except.socket == Some(member.client.uuid.as_str()))
+                })
+                .map(|(id, member)| (room, *id, member.outbox.clone()))
+                .collect::<Vec<_>>()
         };
-        let outgoing = Outgoing::Text(message.clone());
-        offer(members, &outgoing, |member| {
-            (except.origin.is_some() && member.origin.as_deref() == except.origin)
-                || except.socket == Some(member.client.uuid.as_str())
-        });
+        let payload = Bytes::from(message.clone());
+        self.offer(outboxes, |outbox| outbox.text(&payload));
     }
 
-    /// Queues a ping for every socket of this replica.
+    /// Pings every socket of this replica.
     pub fn ping_all(&self) {
-        let mut rooms = self.rooms.lock().expect("hub lock");
-        for members in rooms.values_mut() {
-            offer(members, &Outgoing::Ping, |_| false);
-        }
-        rooms.retain(|_, members| !members.is_empty());
+        let outboxes = {
+            let rooms = self.rooms.lock().expect("hub lock");
+            rooms
+                .iter()
+                .flat_map(|(room, members)| {
+                    members
+                        .iter()
+                        .map(|(id, member)| (*room, *id, member.outbox.clone()))
+                })
+                .collect::<Vec<_>>()
+        };
+        self.offer(outboxes, |outbox| outbox.ping());
     }
 
     /// Pings every socket every `PING_EVERY` until shutdown.
@@ -189,11 +194,41 @@ impl Hub {
         }
     }
 
-    /// Sends a frame directly to one socket.
+    /// Offers a frame to each of `outboxes`, outside the hub's lock; removes the sockets that could
+    /// not take it.
+    fn offer(&self, outboxes: Vec<(i64, u64, Arc<Outbox>)>, send: impl Fn(&Outbox) -> Sent) {
+        let (mut gone, mut sent, mut slow) = (Vec::new(), 0, 0);
+        for (room, id, outbox) in outboxes {
+            match send(&outbox) {
+                Sent::Queued => sent += 1,
+                Sent::TooSlow => {
+                    slow += 1;
+                    gone.push((room, id));
+                }
+                Sent::Ending => gone.push((room, id)),
+            }
+        }
+        let metrics = metrics();
+        metrics.frames.inc_by(sent);
+        metrics.slow_closed.inc_by(slow);
+        for (room, id) in gone {
+            self.leave(room, id);
+        }
+    }
+
+    /// Sends a frame to one socket.
     pub fn send_to(&self, room: i64, id: u64, message: Utf8Bytes) {
-        let rooms = self.rooms.lock().expect("hub lock");
-        if let Some(member) = rooms.get(&room).and_then(|m| m.get(&id)) {
-            let _ = member.queue.try_send(Outgoing::Text(message));
+        let outbox = {
+            let rooms = self.rooms.lock().expect("hub lock");
+            rooms
+                .get(&room)
+                .and_then(|m| m.get(&id))
+                .map(|member| member.outbox.clone())
+        };
+        if let Some(outbox) = outbox {
+            self.offer(vec![(room, id, outbox)], |outbox| {
+                outbox.text(&Bytes::from(message.clone()))
+            });
         }
     }
 
@@ -233,31 +268,16 @@ impl Hub {
     }
 }
 
-/// Queues `outgoing` for the members of a room that `skip` does not name; removes those whose queue
-/// is full (too slow).
-fn offer(members: &mut HashMap<u64, Member>, outgoing: &Outgoing, skip: impl Fn(&Member) -> bool) {
-    let (mut slow, mut queued) = (Vec::new(), 0);
-    for (id, member) in members.iter() {
-        if skip(member) {
-            continue;
-        }
-        match member.queue.try_send(outgoing.clone()) {
-            Ok(()) => queued += 1,
-            Err(_) => slow.push(*id),
-        }
-    }
-    let metrics = metrics();
-    metrics.frames.inc_by(queued);
-    for id in slow {
-        members.remove(&id);
-        metrics.sockets.dec();
-        metrics.slow_closed.inc();
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::ws::outbox::tests::{self as outbox, Client as TestClient, events};
 
     /// A guest named `name` (uuid and username).
     pub(crate) fn client(name: &str) -> Client {
@@ -269,22 +289,25 @@ pub(crate) mod tests {
         }
     }
 
-    fn event_name(outgoing: &Outgoing) -> String {
-        let Outgoing::Text(text) = outgoing else {
-            panic!("not text")
-        };
-        serde_json::from_str::<Value>(text.as_str()).unwrap()["event"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+    /// A socket of `client` in `room` (a pipe of 64 KiB, a backlog of 8 frames): its id, its client
+    /// end, and its outbox.
+    pub(crate) async fn join(
+        hub: &Hub,
+        room: i64,
+        client: Client,
+        origin: Option<&str>,
+    ) -> (u64, TestClient, Arc<Outbox>) {
+        let (outbox, _socket, end) = outbox::pipe(8, 64 * 1024).await;
+        let id = hub.join(room, client, origin.map(str::to_owned), outbox.clone());
+        (id, end, outbox)
     }
 
     #[tokio::test]
     async fn the_sender_is_skipped_and_others_get_the_same_bytes() {
-        let hub = Hub::new(8);
-        let (_, mut alice) = hub.join(1, client("alice"), Some("alice-origin".into()));
-        let (_, mut bob) = hub.join(1, client("bob"), None);
-        let (_, mut carol) = hub.join(1, client("carol"), None);
+        let hub = Hub::new();
+        let (_, mut alice, _) = join(&hub, 1, client("alice"), Some("alice-origin")).await;
+        let (_, mut bob, _) = join(&hub, 1, client("bob"), None).await;
+        let (_, mut carol, _) = join(&hub, 1, client("carol"), None).await;
 
         let except = Except {
             origin: Some("alice-origin"),
@@ -295,40 +318,50 @@ pub(crate) mod tests {
             &frame("chat:created_message", json!({"message": "hi"})),
             except,
         );
-        assert!(alice.try_recv().is_err());
-        assert!(carol.try_recv().is_err());
-        assert_eq!(event_name(&bob.try_recv().unwrap()), "chat:created_message");
+        assert!(events(&mut alice).is_empty());
+        assert!(events(&mut carol).is_empty());
+        assert_eq!(events(&mut bob), ["chat:created_message"]);
     }
 
     #[tokio::test]
     async fn a_slow_socket_is_dropped_without_blocking_the_room() {
-        let hub = Hub::new(2);
-        let (_, mut slow) = hub.join(1, client("slow"), None);
-        let (_, mut fast) = hub.join(1, client("fast"), None);
+        let hub = Hub::new();
+        // A client that never reads, over a pipe of 64 bytes, with room for 2 frames behind it.
+        let (slow_outbox, _socket, _slow) = outbox::pipe(2, 64).await;
+        let slow = hub.join(1, client("slow"), None, slow_outbox.clone());
+        let (_, mut fast, _) = join(&hub, 1, client("fast"), None).await;
         for i in 0..10 {
-            hub.send(1, &frame("tick", json!(i)), Except::default());
-            assert!(fast.try_recv().is_ok(), "the fast socket gets tick {i}");
+            hub.send(
+                1,
+                &frame("tick", json!("x".repeat(40 + i))),
+                Except::default(),
+            );
+            assert_eq!(events(&mut fast), ["tick"], "the fast socket gets tick {i}");
         }
         assert_eq!(hub.room_size(1), 1);
-        // The slow socket's queue is closed once it is drained: its task then closes the connection.
-        assert_eq!(std::iter::from_fn(|| slow.try_recv().ok()).count(), 2);
-        assert!(slow.recv().await.is_none());
+        assert_eq!(hub.leave(1, slow), None, "the slow socket left the room");
+        assert!(matches!(
+            slow_outbox.work().await,
+            crate::ws::outbox::Work::End(ending) if ending == crate::ws::outbox::TOO_SLOW
+        ));
     }
 
     #[tokio::test]
     async fn every_socket_of_every_room_is_pinged() {
-        let hub = Hub::new(8);
-        let (_, mut first) = hub.join(1, client("first"), None);
-        let (_, mut second) = hub.join(2, client("second"), None);
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let hub = Hub::new();
+        let (_, mut first, _) = join(&hub, 1, client("first"), None).await;
+        let (_, mut second, _) = join(&hub, 2, client("second"), None).await;
         hub.ping_all();
-        assert_eq!(first.try_recv().unwrap(), Outgoing::Ping);
-        assert_eq!(second.try_recv().unwrap(), Outgoing::Ping);
+        assert!(matches!(first.next().await, Some(Ok(Message::Ping(_)))));
+        assert!(matches!(second.next().await, Some(Ok(Message::Ping(_)))));
     }
 
     #[tokio::test]
     async fn leaving_returns_the_client_once_and_empty_rooms_vanish() {
-        let hub = Hub::new(8);
-        let (id, _rx) = hub.join(3, client("first"), None);
+        let hub = Hub::new();
+        let (id, _end, _) = join(&hub, 3, client("first"), None).await;
         assert_eq!(hub.rooms(), vec![3]);
         assert_eq!(hub.room_clients(3), vec![client("first")]);
         assert_eq!(hub.leave(3, id), Some(client("first")));

@@ -3,6 +3,7 @@
 pub mod events;
 mod frames;
 pub mod hub;
+mod outbox;
 pub mod presence;
 mod socket;
 mod upgrade;
@@ -26,8 +27,10 @@ use crate::{
     views::BroadcastView,
 };
 use hub::{Client, Hub, frame};
+use outbox::Outbox;
 use presence::Presence;
-use upgrade::{Socket, Upgrade};
+use socket::Socket;
+use upgrade::Upgrade;
 
 /// What a socket's task keeps for the socket's whole life. Not the whole `AppState`: its clone (gRPC
 /// clients, the publisher's strings) was about 1 KiB per idle socket.
@@ -86,13 +89,17 @@ pub async fn upgrade(
         presence: state.presence,
         shutdown: state.shutdown,
     };
-    Ok(upgrade.accept(socket::config(), move |socket| {
-        run_socket(socket, rooms, room, client, origin, stream_state)
-    }))
+    let max_backlog = state.config.ws_send_queue;
+    Ok(
+        upgrade.accept(socket::config(), max_backlog, move |socket, outbox| {
+            run_socket(socket, outbox, rooms, room, client, origin, stream_state)
+        }),
+    )
 }
 
 async fn run_socket(
     mut socket: Socket,
+    outbox: Arc<Outbox>,
     rooms: Rooms,
     room: i64,
     client: Client,
@@ -102,8 +109,16 @@ async fn run_socket(
     // Joining and leaving are boxed: their Redis and broker futures are large, and unboxed they would
     // be part of this task's state for the socket's whole life (10.7 KiB per idle socket, measured
     // with heaptrack at 2,500 sockets), though they run once at each end.
-    let (id, mut queue) = Box::pin(admit(&rooms, room, &client, origin, stream_state)).await;
-    if let Some(ending) = socket::serve(&mut socket, &mut queue, &rooms.shutdown).await {
+    let id = Box::pin(admit(
+        &rooms,
+        room,
+        &client,
+        origin,
+        outbox.clone(),
+        stream_state,
+    ))
+    .await;
+    if let Some(ending) = socket::serve(&mut socket, &outbox, &rooms.shutdown).await {
         // The close frame goes before leaving the room: on shutdown the process waits only until
         // the hub is empty.
         socket::close(&mut socket, ending).await;
@@ -111,7 +126,7 @@ async fn run_socket(
     Box::pin(leave(&rooms, room, id, &client)).await;
 }
 
-/// Puts the socket in its room and queues what a newcomer is told first: who is there, and the
+/// Puts the socket in its room and sends what a newcomer is told first: who is there, and the
 /// stream's state. The room list (up to `MAX_LISTED_CLIENTS` clients) is dropped here, once its frame
 /// is serialized; kept for the socket's life it cost 29 KiB per idle socket.
 async fn admit(
@@ -119,9 +134,10 @@ async fn admit(
     room: i64,
     client: &Client,
     origin: Option<String>,
+    outbox: Arc<Outbox>,
     stream_state: Utf8Bytes,
-) -> (u64, tokio::sync::mpsc::Receiver<hub::Outgoing>) {
-    let (id, queue) = rooms.hub.join(room, client.clone(), origin);
+) -> u64 {
+    let id = rooms.hub.join(room, client.clone(), origin, outbox);
     let everyone = match rooms.presence.joined(room, client).await {
         Ok(clients) => clients,
         Err(error) => {
@@ -136,7 +152,7 @@ async fn admit(
         frame("chat:client_list", serde_json::json!(everyone)),
     );
     rooms.hub.send_to(room, id, stream_state);
-    (id, queue)
+    id
 }
 
 /// Takes the socket out of its room and out of the room's presence.

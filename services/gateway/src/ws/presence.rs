@@ -324,7 +324,10 @@ impl Presence {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ws::hub::{Outgoing, tests::client};
+    use crate::ws::{
+        hub::tests::{client, join},
+        outbox::tests::events,
+    };
     use service_kit::amqp::EventBus;
 
     fn presence() -> Presence {
@@ -349,10 +352,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_socket_leaving_while_a_refresh_runs_is_not_vouched_back_in() {
-        let (hub, presence, room) = (Hub::new(8), presence_on_redis(), 5);
-        let _stays = hub.join(room, client("stays"), None);
+        let (hub, presence, room) = (Hub::new(), presence_on_redis(), 5);
+        let _stays = join(&hub, room, client("stays"), None).await;
         presence.joined(room, &client("stays")).await.unwrap();
-        let (leaver, _queue) = hub.join(room, client("leaves"), None);
+        let (leaver, _end, _) = join(&hub, room, client("leaves"), None).await;
         presence.joined(room, &client("leaves")).await.unwrap();
 
         // A refresh lists the room; then, before its vouching reaches Redis, a socket leaves (the
@@ -381,26 +384,16 @@ mod tests {
         assert_eq!(uuids(&presence, room).await, ["stays"]);
     }
 
-    fn event_name(outgoing: &Outgoing) -> String {
-        let Outgoing::Text(text) = outgoing else {
-            panic!("not text")
-        };
-        serde_json::from_str::<serde_json::Value>(text.as_str()).unwrap()["event"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
     #[tokio::test]
     async fn a_few_changes_are_told_one_by_one_with_one_count() {
-        let hub = Hub::new(64);
+        let hub = Hub::new();
         let watcher = Client {
             uuid: "w".into(),
             user_id: None,
             username: None,
             profile_picture_url: None,
         };
-        let (_, mut socket) = hub.join(9, watcher, None);
+        let (_, mut socket, _) = join(&hub, 9, watcher, None).await;
         let presence = presence();
         for (i, joined) in [(1, true), (2, true), (1, false)] {
             let uuid = format!("s{i}");
@@ -413,11 +406,8 @@ mod tests {
             });
         }
         presence.deliver(&hub).await;
-        let names: Vec<String> = std::iter::from_fn(|| socket.try_recv().ok())
-            .map(|m| event_name(&m))
-            .collect();
         assert_eq!(
-            names,
+            events(&mut socket),
             [
                 "chat:new_client",
                 "chat:new_client",
@@ -426,6 +416,6 @@ mod tests {
             ]
         );
         presence.deliver(&hub).await;
-        assert!(socket.try_recv().is_err(), "nothing is told twice");
+        assert!(events(&mut socket).is_empty(), "nothing is told twice");
     }
 }

@@ -4,8 +4,9 @@
 //! axum's `WebSocket` hides that stream, and with it the connection under it: every frame had to go
 //! through tungstenite's write buffer, a `Vec` per socket that keeps the capacity of the largest
 //! frame it ever held, so a newcomer's `chat:client_list` (up to 200 members, ~16 KB) left 17.6 KiB
-//! resident in every idle socket (heaptrack, BENCHMARKS.md). With the stream, `frames` writes the
-//! server's frames straight to the connection.
+//! resident in every idle socket (heaptrack, BENCHMARKS.md). Here the connection goes into the
+//! socket's `Outbox`, which writes the server's frames straight to it, and tungstenite's stream is
+//! made over the outbox.
 //!
 //! Only HTTP/1.1 upgrades are taken: browsers reach the gateway through nginx over HTTP/1.1.
 
@@ -16,6 +17,8 @@ use axum::{
 };
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use std::sync::Arc;
+
 use tokio_tungstenite::{
     WebSocketStream,
     tungstenite::{
@@ -24,10 +27,11 @@ use tokio_tungstenite::{
     },
 };
 
+use super::{
+    outbox::{Outbox, SharedConnection},
+    socket::Socket,
+};
 use crate::error::ApiError;
-
-/// An upgraded connection, as tungstenite's stream.
-pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// A request to open a WebSocket, checked; `accept` answers it.
 pub struct Upgrade {
@@ -69,19 +73,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
 }
 
 impl Upgrade {
-    /// Answers `101 Switching Protocols` and runs `serve` on the socket once hyper hands it over.
-    pub fn accept<F, Fut>(self, config: WebSocketConfig, serve: F) -> Response
+    /// Answers `101 Switching Protocols` and runs `serve` on the socket and its outbox (of
+    /// `max_backlog` frames) once hyper hands the connection over.
+    pub fn accept<F, Fut>(self, config: WebSocketConfig, max_backlog: usize, serve: F) -> Response
     where
-        F: FnOnce(Socket) -> Fut + Send + 'static,
+        F: FnOnce(Socket, Arc<Outbox>) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let accept = derive_accept_key(self.key.as_bytes());
         tokio::spawn(async move {
             match self.on_upgrade.await {
                 Ok(upgraded) => {
-                    let io = TokioIo::new(upgraded);
-                    serve(WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await)
-                        .await
+                    let outbox = Outbox::new(TokioIo::new(upgraded), max_backlog);
+                    let connection = SharedConnection(outbox.clone());
+                    let socket =
+                        WebSocketStream::from_raw_socket(connection, Role::Server, Some(config))
+                            .await;
+                    serve(socket, outbox).await
                 }
                 Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
             }
