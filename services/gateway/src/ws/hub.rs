@@ -347,6 +347,25 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
+    async fn a_fan_out_past_tokio_s_budget_still_writes_every_socket_at_once() {
+        use futures_util::FutureExt;
+        let hub = Hub::new();
+        let mut sockets = Vec::new();
+        for i in 0..300 {
+            sockets.push(join(&hub, 1, client(&format!("c{i}")), None).await);
+        }
+        hub.send(1, &frame("tick", json!(1)), Except::default());
+        let waiting = sockets
+            .iter()
+            .filter(|(_, _, outbox)| outbox.work().now_or_never().is_some())
+            .count();
+        assert_eq!(waiting, 0, "sockets left with a backlog for their task");
+        for (_, end, _) in &mut sockets {
+            assert_eq!(events(end), ["tick"]);
+        }
+    }
+
+    #[tokio::test]
     async fn every_socket_of_every_room_is_pinged() {
         use futures_util::StreamExt;
         use tokio_tungstenite::tungstenite::Message;

@@ -14,6 +14,7 @@
 
 use std::{
     collections::VecDeque,
+    future::Future,
     io::{self, IoSlice},
     pin::Pin,
     sync::{Arc, Mutex, MutexGuard},
@@ -150,10 +151,7 @@ impl Outbox {
             state.push(header, payload, 0);
             return Sent::Queued;
         }
-        // A waker that does nothing: a connection that cannot take the frame now is the task's to
-        // wait for, with its own waker, once told there is a backlog.
-        let mut cx = Context::from_waker(Waker::noop());
-        match state.write_now(&mut cx, header, payload) {
+        match state.write_at_once(header, payload) {
             Ok(written) if written == header.len() + payload.len() => return Sent::Queued,
             Ok(written) => state.push(header, payload, written),
             Err(_) => state.broken = true,
@@ -192,6 +190,23 @@ impl Outbox {
 }
 
 impl State {
+    /// Writes what the connection takes now, from outside the socket's task; how many bytes that
+    /// was. The waker does nothing: a connection that cannot take the frame now is the task's to
+    /// wait for, with its own waker, once told there is a backlog. And tokio's cooperative budget
+    /// (128 I/O operations per poll of the calling task) is lifted: spent, it made every connection
+    /// after the 128th of a fan-out look full, and their frames went the slow way, through the
+    /// backlog and the socket's task.
+    fn write_at_once(&mut self, header: &[u8], payload: &[u8]) -> io::Result<usize> {
+        let mut cx = Context::from_waker(Waker::noop());
+        let write = tokio::task::unconstrained(std::future::poll_fn(|cx| {
+            Poll::Ready(self.write_now(cx, header, payload))
+        }));
+        match std::pin::pin!(write).poll(&mut cx) {
+            Poll::Ready(written) => written,
+            Poll::Pending => unreachable!("the write is always ready"),
+        }
+    }
+
     /// Writes what the connection takes without waiting; how many bytes that was.
     fn write_now(
         &mut self,
@@ -219,12 +234,14 @@ impl State {
         }
     }
 
-    /// Keeps what the connection did not take of a frame (`written` bytes of it did go).
+    /// Keeps what the connection did not take of a frame (`written` bytes of it did go), as one
+    /// piece, so that it goes out in one write.
     fn push(&mut self, header: &[u8], payload: &Bytes, written: usize) {
         if written < header.len() {
-            self.backlog
-                .push_back(Bytes::copy_from_slice(&header[written..]));
-            self.backlog.push_back(payload.clone());
+            let mut rest = bytes::BytesMut::with_capacity(header.len() - written + payload.len());
+            rest.extend_from_slice(&header[written..]);
+            rest.extend_from_slice(payload);
+            self.backlog.push_back(rest.freeze());
         } else {
             self.backlog
                 .push_back(payload.slice(written - header.len()..));
@@ -340,14 +357,19 @@ pub(crate) mod tests {
         (outbox, socket, client)
     }
 
-    /// The text frames the client has received so far, without waiting for more.
+    /// The text frames the client has received so far, without waiting for more (nor for tokio's
+    /// cooperative budget, which a test reading many clients would spend).
     pub(crate) fn received(client: &mut Client) -> Vec<String> {
-        std::iter::from_fn(|| client.next().now_or_never().flatten())
-            .filter_map(|message| match message.unwrap() {
-                Message::Text(text) => Some(text.as_str().to_owned()),
-                _ => None,
-            })
-            .collect()
+        std::iter::from_fn(|| {
+            tokio::task::unconstrained(client.next())
+                .now_or_never()
+                .flatten()
+        })
+        .filter_map(|message| match message.unwrap() {
+            Message::Text(text) => Some(text.as_str().to_owned()),
+            _ => None,
+        })
+        .collect()
     }
 
     /// The `event` of each JSON frame the client has received so far.
