@@ -20,10 +20,11 @@ pub struct Config {
     pub public_url: String,
     /// Proxies (besides loopback) whose `X-Forwarded-For` entries are believed, for rate limits.
     pub trusted_proxies: Vec<TrustedProxy>,
-    /// Frames a slow WebSocket may have queued before it is closed.
+    /// Frames a slow WebSocket may have waiting in its backlog (its connection full) before it is
+    /// closed.
     pub ws_send_queue: usize,
     /// The kernel's send buffer of each connection, in bytes (0: the kernel's autotuning, which lets
-    /// a client that never reads hold megabytes before the send queue above even starts to fill).
+    /// a client that never reads hold megabytes before the backlog above even starts to fill).
     pub socket_send_buffer: usize,
     /// How long a socket of a replica that stopped vouching for it stays in its room.
     pub presence_expiry_secs: u64,
