@@ -1,5 +1,5 @@
 //! A client that completes its upgrade and then never reads its socket, in a room where messages
-//! flow: the gateway drops it from the room's fan-out when its send queue overflows, lets go of the
+//! flow: the gateway drops it from the room's fan-out when its backlog overflows, lets go of the
 //! connection, and tells the room it left; a reading client in the same room meanwhile gets every
 //! message, in order, without delay. Real auth, broadcasts-archive and chat behind a real gateway;
 //! the messages are posted over REST as a browser posts them.
@@ -17,7 +17,7 @@ use test_support::metrics;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-/// A small send queue, so that the deaf socket overflows after a few hundred messages.
+/// A small backlog, so that the deaf socket overflows after a few hundred messages.
 const SEND_QUEUE: usize = 16;
 const MESSAGES: usize = 300;
 const CONCURRENCY: usize = 16;
