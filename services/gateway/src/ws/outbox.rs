@@ -61,12 +61,11 @@ pub struct Outbox {
 
 struct State {
     connection: Box<dyn Connection>,
-    /// Bytes the connection has not taken yet, in order: the first perhaps partly written.
+    /// Frames (or what is left of them) the connection has not taken yet, one entry each, in order:
+    /// the first perhaps partly written.
     backlog: VecDeque<Bytes>,
     /// Of `backlog`'s first entry.
     written: usize,
-    /// Frames in `backlog`.
-    frames: usize,
     /// Set when the server decides to end the socket; its task then closes it.
     ending: Option<Ending>,
     /// The connection failed; its task ends without a close frame.
@@ -91,7 +90,6 @@ impl Outbox {
                 connection: Box::new(connection),
                 backlog: VecDeque::new(),
                 written: 0,
-                frames: 0,
                 ending: None,
                 broken: false,
                 awaiting_pong: false,
@@ -142,7 +140,7 @@ impl Outbox {
         let (header, header_len) = frames::header(opcode, payload.len());
         let header = &header[..header_len];
         if !state.backlog.is_empty() {
-            if state.frames >= self.max_backlog {
+            if state.backlog.len() >= self.max_backlog {
                 state.ending = Some(TOO_SLOW);
                 drop(state);
                 self.wake.notify_one();
@@ -246,7 +244,6 @@ impl State {
             self.backlog
                 .push_back(payload.slice(written - header.len()..));
         }
-        self.frames += 1;
     }
 
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -269,7 +266,6 @@ impl State {
                 }
             }
         }
-        self.frames = 0;
         Poll::Ready(Ok(()))
     }
 }
@@ -308,7 +304,6 @@ impl AsyncWrite for SharedConnection {
             state
                 .backlog
                 .push_back(Bytes::copy_from_slice(&buf[written..]));
-            state.frames += 1;
         }
         Poll::Ready(Ok(buf.len()))
     }
@@ -436,6 +431,22 @@ pub(crate) mod tests {
         let reader = tokio::spawn(async move { received_two(&mut client).await });
         drain(&outbox).await;
         assert_eq!(reader.await.unwrap(), ["x".repeat(20), "x".repeat(20)]);
+    }
+
+    #[tokio::test]
+    async fn the_bound_is_on_what_waits_now_not_on_what_waited_since_the_backlog_was_empty() {
+        use tokio::io::AsyncReadExt;
+        let (outbox, _socket, mut client) = pipe(2, 16).await;
+        let frame = Bytes::from("x".repeat(20));
+        assert_eq!(outbox.text(&frame), Sent::Queued); // 16 bytes written, 6 wait
+        assert_eq!(outbox.text(&frame), Sent::Queued); // 22 more wait: 2 frames
+        let mut taken = [0u8; 16];
+        client.get_mut().read_exact(&mut taken).await.unwrap();
+        // The first frame's rest goes, the second only in part: one frame waits.
+        let drained = std::future::poll_fn(|cx| Poll::Ready(outbox.poll_drain(cx))).await;
+        assert!(drained.is_pending());
+        assert_eq!(outbox.text(&frame), Sent::Queued);
+        assert_eq!(outbox.text(&frame), Sent::TooSlow);
     }
 
     async fn received_two(client: &mut Client) -> Vec<String> {
