@@ -9,7 +9,8 @@
 # process, 2500); SOURCES (127.0.0.x source addresses, 4); SETTLE_MAX (s, 300); ONLY=ours|node;
 # NODE_HUB_PRESENCE=full (the Node hub tells the room of every join, as the original) or list;
 # FLOOR=1 also runs the floor hub (e2e/src/bin/floor_hub.rs, on 29491: one write per socket per message
-# and nothing else, what a delivery costs at the least) in the same run, after the Node hub.
+# and nothing else, what a delivery costs at the least) in the same run, after the Node hub, with
+# FLOOR_WRITERS writer threads (1).
 #
 # What it starts, and stops again on exit: release builds of auth, broadcasts-archive, chat, mailer and
 # two gateway replicas on ports 294xx, an nginx edge on 29480 (REST, and /ws/ for WS_VIA=edge), and the
@@ -31,6 +32,7 @@ SOURCES=${SOURCES:-4}
 SETTLE_MAX=${SETTLE_MAX:-300}
 ONLY=${ONLY:-both}
 FLOOR=${FLOOR:-0}
+FLOOR_WRITERS=${FLOOR_WRITERS:-1}
 # shellcheck source=e2e/bench/lib.sh
 source e2e/bench/lib.sh
 bench_init chat-bench
@@ -122,7 +124,7 @@ done
 curl -s -o /dev/null "$NODE_URL/" || { cat "$WORK/node-hub.log" >&2; exit 1; }
 floor=()
 if [[ $FLOOR == 1 ]]; then
-    start floor-hub "$BIN/floor_hub" 29491
+    start floor-hub "$BIN/floor_hub" 29491 "$FLOOR_WRITERS"
     for _ in $(seq 100); do
         curl -s -o /dev/null http://127.0.0.1:29491/ && break
         sleep 0.1

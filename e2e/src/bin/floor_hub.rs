@@ -4,17 +4,27 @@
 //! It speaks the Node reference hub's protocol (`e2e/bench/node-hub/server.js`): `GET /ws/{room}`
 //! opens a socket in a room, `POST /api/v1/broadcasts/{room}/messages` with `{"message": ...}` answers
 //! 201 and sends `chat:created_message` to every socket of the room. Per message it serializes the
-//! frame once and makes one non-blocking `write` per socket, from one thread, with no queue, no task
-//! per socket, no presence, no pings and no reading of what clients send. A socket whose write fails
-//! or would block is closed and counted (at 10 messages a second a client that reads never fills its
-//! kernel buffer). It is not a chat server; it is what a delivery costs at the least: one system call
-//! and the kernel's loopback TCP path under it.
+//! frame once and makes one non-blocking `write` per socket, with no queue, no task per socket, no
+//! presence, no pings and no reading of what clients send. A socket whose write fails or would block
+//! is closed and counted (at 10 messages a second a client that reads never fills its kernel
+//! buffer). It is not a chat server; it is what a delivery costs at the least: one system call and
+//! the kernel's loopback TCP path under it.
+//!
+//! The sockets are dealt round-robin to `WRITERS` threads (1 by default), each writing its own share
+//! of every message: with 2, the floor of latency is comparable with two gateway replicas'. HTTP is
+//! served on one more thread.
 //!
 //! ```text
-//! floor_hub [PORT]        (default 29491, on 127.0.0.1)
+//! floor_hub [PORT] [WRITERS]        (default 29491 on 127.0.0.1, 1 writer)
 //! ```
 
-use std::{cell::RefCell, collections::HashMap, rc::Rc};
+use std::{
+    cell::RefCell,
+    collections::HashMap,
+    io::Write,
+    rc::Rc,
+    sync::{Arc, mpsc},
+};
 
 use anyhow::{Context, bail};
 use serde_json::json;
@@ -29,34 +39,83 @@ const MAX_HEAD: usize = 8 * 1024;
 /// A message body larger than this is refused.
 const MAX_BODY: usize = 64 * 1024;
 
-/// The sockets of each room, and how many were closed because a write failed or would block.
-#[derive(Default)]
+/// What a writer thread is told: a socket joins a room, or a frame goes to a room.
+enum Order {
+    Join(i64, std::net::TcpStream),
+    Send(i64, Arc<[u8]>),
+}
+
+/// The HTTP thread's state: the writer threads, and the next message id.
 struct Rooms {
-    sockets: HashMap<i64, Vec<TcpStream>>,
+    writers: Vec<mpsc::Sender<Order>>,
+    next_writer: usize,
     next_message_id: u64,
-    dropped: u64,
 }
 
 type Shared = Rc<RefCell<Rooms>>;
 
 fn main() -> anyhow::Result<()> {
-    let port: u16 = match std::env::args().nth(1) {
+    let mut args = std::env::args().skip(1);
+    let port: u16 = match args.next() {
         Some(port) => port.parse().context("PORT must be a port number")?,
         None => 29491,
     };
+    let writers: usize = match args.next() {
+        Some(n) => n.parse().context("WRITERS must be a number")?,
+        None => 1,
+    };
+    anyhow::ensure!((1..=64).contains(&writers), "WRITERS between 1 and 64");
+    let writers = (0..writers)
+        .map(|_| {
+            let (orders, received) = mpsc::channel();
+            std::thread::spawn(move || write_orders(received));
+            orders
+        })
+        .collect();
+    let rooms = Rc::new(RefCell::new(Rooms {
+        writers,
+        next_writer: 0,
+        next_message_id: 0,
+    }));
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(tokio::task::LocalSet::new().run_until(serve(port)))
+        .block_on(tokio::task::LocalSet::new().run_until(serve(port, rooms)))
 }
 
-async fn serve(port: u16) -> anyhow::Result<()> {
+/// A writer thread: its share of every room's sockets, one write per socket per frame; a socket
+/// that cannot take a frame whole at once leaves.
+fn write_orders(orders: mpsc::Receiver<Order>) {
+    let mut rooms: HashMap<i64, Vec<std::net::TcpStream>> = HashMap::new();
+    let mut dropped = 0;
+    for order in orders {
+        match order {
+            Order::Join(room, socket) => rooms.entry(room).or_default().push(socket),
+            Order::Send(room, frame) => {
+                let Some(sockets) = rooms.get_mut(&room) else {
+                    continue;
+                };
+                let before = sockets.len();
+                sockets
+                    .retain(|mut socket| matches!(socket.write(&frame), Ok(n) if n == frame.len()));
+                let closed = before - sockets.len();
+                if closed > 0 {
+                    dropped += closed;
+                    eprintln!(
+                        "{closed} sockets closed ({dropped} by this writer): a write failed or would block"
+                    );
+                }
+            }
+        }
+    }
+}
+
+async fn serve(port: u16, rooms: Shared) -> anyhow::Result<()> {
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     println!(
         "floor hub listening on 127.0.0.1:{port} (pid {})",
         std::process::id()
     );
-    let rooms = Shared::default();
     loop {
         let (stream, _) = listener.accept().await?;
         let rooms = rooms.clone();
@@ -102,8 +161,14 @@ async fn connection(mut stream: TcpStream, rooms: Shared) -> anyhow::Result<()> 
                 );
                 stream.write_all(response.as_bytes()).await?;
                 let room = room("/ws/", "").expect("matched above");
+                // Stays non-blocking: the writers never wait on a socket.
+                let socket = stream.into_std()?;
                 let mut rooms = rooms.borrow_mut();
-                rooms.sockets.entry(room).or_default().push(stream);
+                let writer = rooms.next_writer % rooms.writers.len();
+                rooms.next_writer += 1;
+                rooms.writers[writer]
+                    .send(Order::Join(room, socket))
+                    .context("a writer thread ended")?;
                 return Ok(());
             }
             ("POST", None) if room("/api/v1/broadcasts/", "/messages").is_some() => {
@@ -114,7 +179,7 @@ async fn connection(mut stream: TcpStream, rooms: Shared) -> anyhow::Result<()> 
                 let (answer, frame) = post(&rooms, room, &body.0);
                 stream.write_all(&answer).await?;
                 if let Some(frame) = frame {
-                    fan_out(&rooms, room, &frame);
+                    fan_out(&rooms, room, frame);
                 }
             }
             _ => {
@@ -211,20 +276,13 @@ fn post(rooms: &Shared, room: i64, body: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
     (response(201, &json!({"results": message})), Some(frame))
 }
 
-/// One write of `frame` per socket of the room; a socket that cannot take it whole at once leaves.
-fn fan_out(rooms: &Shared, room: i64, frame: &[u8]) {
-    let Rooms {
-        sockets, dropped, ..
-    } = &mut *rooms.borrow_mut();
-    let Some(sockets) = sockets.get_mut(&room) else {
-        return;
-    };
-    let before = sockets.len();
-    sockets.retain(|socket| matches!(socket.try_write(frame), Ok(n) if n == frame.len()));
-    let closed = before - sockets.len();
-    if closed > 0 {
-        *dropped += closed as u64;
-        eprintln!("{closed} sockets closed ({dropped} in all): a write failed or would block");
+/// Hands `frame` to every writer thread, for its share of the room's sockets.
+fn fan_out(rooms: &Shared, room: i64, frame: Vec<u8>) {
+    let frame: Arc<[u8]> = frame.into();
+    for writer in &rooms.borrow().writers {
+        if writer.send(Order::Send(room, frame.clone())).is_err() {
+            eprintln!("a writer thread ended");
+        }
     }
 }
 
