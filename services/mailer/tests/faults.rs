@@ -1,11 +1,12 @@
 //! The mailer as a process, against the test stack's RabbitMQ and Redis and a maildev of its own,
-//! killed and starved of its SMTP server on purpose: every mail arrives, once.
+//! killed and starved of its SMTP server on purpose: every mail arrives, once, but for the one send a
+//! SIGKILL may catch between the SMTP server's 250 and the key written in Redis.
 
 mod harness;
 
 use std::time::Duration;
 
-use harness::{FakeSmtp, Maildev, MailerProcess, Scenario, job};
+use harness::{FakeSmtp, Mail, Maildev, MailerProcess, Scenario, job};
 use test_support::metrics::{sample, scrape};
 
 #[tokio::test]
@@ -54,9 +55,23 @@ async fn a_burst_survives_a_sigkill_and_a_30_second_smtp_outage() {
         .filter(|i| !counts.contains_key(&format!("listener{i}@example.com")))
         .collect();
     assert!(missing.is_empty(), "never delivered: {missing:?}");
+    // The one send the kill may catch between the server's 250 and the key written in Redis (the
+    // mailer sends one job at a time) goes again on redelivery, as sender.rs says; nothing else does.
     let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
-    assert_eq!(all.len(), JOBS);
+    assert!(twice.len() <= 1, "delivered more than once: {twice:?}");
+    for (to, n) in &twice {
+        assert_eq!(**n, 2, "{to} delivered {n} times");
+        let copies: Vec<&Mail> = all.iter().filter(|m| &m.to == *to).collect();
+        assert!(
+            delivered_first.iter().any(|m| &m.to == *to),
+            "{to}'s first copy went out before the kill"
+        );
+        assert_eq!(
+            copies[0].message_id, copies[1].message_id,
+            "the copy is recognisably the same mail"
+        );
+    }
+    assert_eq!(all.len(), JOBS + twice.len());
     assert_eq!(scenario.dead_letters().await, Vec::new());
     restarted.kill();
 }

@@ -104,6 +104,8 @@ impl MailerProcess {
 #[derive(Debug, Clone)]
 pub struct Mail {
     pub to: String,
+    /// Its `Message-ID` header: the same for every send of one job.
+    pub message_id: String,
 }
 
 pub struct Maildev {
@@ -161,9 +163,13 @@ impl Maildev {
         Some(
             mails
                 .iter()
-                .flat_map(|m| m["to"].as_array().cloned().unwrap_or_default())
-                .map(|to| Mail {
-                    to: to["address"].as_str().unwrap_or_default().to_owned(),
+                .flat_map(|m| {
+                    let message_id = m["headers"]["message-id"].as_str().unwrap_or_default();
+                    let to = m["to"].as_array().cloned().unwrap_or_default();
+                    to.into_iter().map(move |to| Mail {
+                        to: to["address"].as_str().unwrap_or_default().to_owned(),
+                        message_id: message_id.to_owned(),
+                    })
                 })
                 .collect(),
         )
