@@ -134,8 +134,8 @@ pub async fn serve_on(
         consumer,
         shutdown.clone(),
         move |delivery| {
-            let outcome = ws::events::handle(&hub, &presence, &delivery);
-            async move { outcome }
+            let (hub, presence) = (hub.clone(), presence.clone());
+            async move { ws::events::handle(&hub, &presence, &delivery).await }
         },
     ));
 
