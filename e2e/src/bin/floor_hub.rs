@@ -152,15 +152,20 @@ async fn connection(mut stream: TcpStream, rooms: Shared) -> anyhow::Result<()> 
                 .parse()
                 .ok()
         };
-        match (head.method.as_str(), &head.websocket_key) {
-            ("GET", Some(key)) if room("/ws/", "").is_some() => {
+        let (ws_room, post_room) = (room("/ws/", ""), room("/api/v1/broadcasts/", "/messages"));
+        match (
+            head.method.as_str(),
+            &head.websocket_key,
+            ws_room,
+            post_room,
+        ) {
+            ("GET", Some(key), Some(room), _) => {
                 let response = format!(
                     "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\
                      Sec-WebSocket-Accept: {}\r\n\r\n",
                     derive_accept_key(key.as_bytes())
                 );
                 stream.write_all(response.as_bytes()).await?;
-                let room = room("/ws/", "").expect("matched above");
                 // Stays non-blocking: the writers never wait on a socket.
                 let socket = stream.into_std()?;
                 let mut rooms = rooms.borrow_mut();
@@ -171,12 +176,11 @@ async fn connection(mut stream: TcpStream, rooms: Shared) -> anyhow::Result<()> 
                     .context("a writer thread ended")?;
                 return Ok(());
             }
-            ("POST", None) if room("/api/v1/broadcasts/", "/messages").is_some() => {
-                let room = room("/api/v1/broadcasts/", "/messages").expect("matched above");
-                let body = read_body(&mut stream, head.rest, head.content_length).await?;
-                buffered = body.1;
+            ("POST", None, _, Some(room)) => {
+                let (body, rest) = read_body(&mut stream, head.rest, head.content_length).await?;
+                buffered = rest;
                 // Answered first, then sent to the room, as the Node hub does.
-                let (answer, frame) = post(&rooms, room, &body.0);
+                let (answer, frame) = post(&rooms, room, &body);
                 stream.write_all(&answer).await?;
                 if let Some(frame) = frame {
                     fan_out(&rooms, room, frame);
