@@ -2,9 +2,9 @@
 //!
 //! The hub writes each frame to each socket itself, one system call, instead of queueing it for the
 //! socket's task: the queue's push and pop, the task's wake-up and its poll, which re-armed its read
-//! interest at every frame, were about a third of a delivery's CPU (perf, BENCHMARKS.md), and a
-//! hub that does nothing but the writes costs 0.46× the Node reference against our 0.73× (the floor
-//! hub, same file).
+//! interest at every frame, were about a third of a delivery's CPU (perf, BENCHMARKS.md); a hub
+//! that does nothing but the writes (the benchmark's floor hub) cost 0.46× the Node reference's CPU
+//! per delivery where ours, with the queue, cost 0.73×.
 //!
 //! A frame the connection cannot take whole at once waits, with whatever follows it, in the socket's
 //! backlog, and the socket's task writes the backlog out when the connection can take more. The
