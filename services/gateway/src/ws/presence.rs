@@ -235,8 +235,8 @@ impl Presence {
         for room in hub.rooms() {
             let vouching = self.vouching().await;
             let clients = hub.room_clients(room);
-            self.vouch(vouching, room, &clients).await?;
-            self.sweep(room).await?;
+            let stale = self.vouch(vouching, room, &clients).await?;
+            self.sweep(room, stale).await?;
         }
         Ok(())
     }
@@ -250,13 +250,14 @@ impl Presence {
         self.leaving.write().await
     }
 
-    /// Re-scores `clients`, this replica's sockets in `room` as listed under `vouching`.
+    /// Re-scores `clients`, this replica's sockets in `room` as listed under `vouching`; returns, from
+    /// the same round trip, the sockets of the room that no replica vouched for within the expiry.
     async fn vouch(
         &self,
         vouching: tokio::sync::RwLockWriteGuard<'_, ()>,
         room: i64,
         clients: &[Client],
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Vec<String>> {
         let now = now_ms();
         let (members, details) = self.keys(room);
         let mut conn = self.redis.get().await?;
@@ -266,22 +267,17 @@ impl Presence {
         }
         pipe.pexpire(&members, 2 * self.expiry_ms).ignore();
         pipe.pexpire(&details, 2 * self.expiry_ms).ignore();
-        pipe.query_async::<()>(&mut conn).await?;
+        pipe.zrangebyscore(&members, "-inf", now - self.expiry_ms);
+        let (stale,): (Vec<String>,) = pipe.query_async(&mut conn).await?;
         drop(vouching);
-        Ok(())
+        Ok(stale)
     }
 
-    /// Takes out of `room`, and announces gone, the sockets whose replica has not vouched for them
-    /// within the expiry.
-    async fn sweep(&self, room: i64) -> anyhow::Result<()> {
-        let (members, details) = self.keys(room);
+    /// Takes the `stale` sockets out of `room` and announces them gone: their replica has not
+    /// vouched for them within the expiry. Outside the vouching's lock, which each leave takes.
+    async fn sweep(&self, room: i64, stale: Vec<String>) -> anyhow::Result<()> {
+        let (_, details) = self.keys(room);
         let mut conn = self.redis.get().await?;
-        let stale: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-            .arg(&members)
-            .arg("-inf")
-            .arg(now_ms() - self.expiry_ms)
-            .query_async(&mut conn)
-            .await?;
         for uuid in stale {
             let gone: Option<String> = redis::cmd("HGET")
                 .arg(&details)
@@ -370,7 +366,8 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!leaving.is_finished(), "the leave waits for the vouching");
-        presence.vouch(vouching, room, &listed).await.unwrap();
+        let stale = presence.vouch(vouching, room, &listed).await.unwrap();
+        assert!(stale.is_empty(), "nobody is stale: {stale:?}");
         leaving.await.unwrap().unwrap();
 
         assert_eq!(
