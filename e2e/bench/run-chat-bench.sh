@@ -10,7 +10,10 @@
 # NODE_HUB_PRESENCE=full (the Node hub tells the room of every join, as the original) or list;
 # FLOOR=1 also runs the floor hub (e2e/src/bin/floor_hub.rs, on 29491: one write per socket per message
 # and nothing else, what a delivery costs at the least) in the same run, after the Node hub, with
-# FLOOR_WRITERS writer threads (1).
+# FLOOR_WRITERS writer threads (1); BASELINE=REV also runs two gateway replicas built as of REV (in a
+# git worktree) on 29402 and 29403, as a hub of their own after ours: a change measured beside what it
+# changed, in one run (their messages are posted through the same edge and current gateways, so only
+# the fan-out differs).
 #
 # What it starts, and stops again on exit: release builds of auth, broadcasts-archive, chat, mailer and
 # two gateway replicas on ports 294xx, an nginx edge on 29480 (REST, and /ws/ for WS_VIA=edge), and the
@@ -39,7 +42,7 @@ bench_init chat-bench
 EDGE=http://127.0.0.1:29480
 NODE_URL=http://127.0.0.1:29490
 
-for port in 29400 29401 29410 29420 29430 29450 29480 29490 29491; do
+for port in 29400 29401 29402 29403 29410 29420 29430 29450 29480 29490 29491; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "port $port is taken: is another run-chat-bench.sh running?" >&2
         exit 1
@@ -53,6 +56,15 @@ fi
 
 bench_database chatbench
 
+if [[ -n ${BASELINE:-} ]]; then
+    git worktree prune # a run that failed while building left its worktree registered
+    BASELINE_REV=$(git rev-parse --short "$BASELINE^{commit}")
+    log "building the gateway as of $BASELINE_REV (in a worktree, same target folder)"
+    git worktree add -q --detach "$WORK/baseline" "$BASELINE_REV"
+    (cd "$WORK/baseline" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target} cargo build --release -q -p gateway)
+    cp "$BIN/gateway" "$WORK/gateway-$BASELINE_REV"
+    git worktree remove --force "$WORK/baseline"
+fi
 log "building release binaries (auth, broadcasts-archive, chat, mailer, gateway, chat_bench, floor_hub)"
 cargo build --release -q -p auth -p broadcasts-archive -p chat -p mailer -p gateway
 cargo build --release -q -p e2e --bin chat_bench --bin floor_hub
@@ -66,6 +78,17 @@ start chat "${common_env[@]}" CHAT_LISTEN=127.0.0.1:29420 "$BIN/chat"
 start mailer "${common_env[@]}" MAILER_LISTEN=127.0.0.1:29450 MAILER_QUEUE="chatbench$$.mail" "$BIN/mailer"
 start gateway "${common_env[@]}" GATEWAY_LISTEN=127.0.0.1:29400 "$BIN/gateway"
 start gateway-2 "${common_env[@]}" GATEWAY_LISTEN=127.0.0.1:29401 "$BIN/gateway"
+gateway_ports=(29400 29401)
+baseline=()
+if [[ -n ${BASELINE:-} ]]; then
+    start gateway-base-1 "${common_env[@]}" GATEWAY_LISTEN=127.0.0.1:29402 "$WORK/gateway-$BASELINE_REV"
+    start gateway-base-2 "${common_env[@]}" GATEWAY_LISTEN=127.0.0.1:29403 "$WORK/gateway-$BASELINE_REV"
+    gateway_ports+=(29402 29403)
+    # shellcheck disable=SC2054 # the commas are in the URL list, one argument
+    baseline=(--baseline-name "LiveStreamer at $BASELINE_REV"
+        --baseline-ws http://127.0.0.1:29402,http://127.0.0.1:29403
+        --baseline-pids "$(cat "$WORK/gateway-base-1.pid"),$(cat "$WORK/gateway-base-2.pid")")
+fi
 
 mkdir -p "$WORK/nginx/logs" "$WORK/nginx/tmp"
 user_directive=
@@ -105,7 +128,7 @@ start nginx nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;'
 start node-hub NODE_HUB_PRESENCE="${NODE_HUB_PRESENCE:-full}" node e2e/bench/node-hub/server.js 29490
 
 log "waiting for the services"
-for port in 29410 29430 29420 29450 29400 29401; do
+for port in 29410 29430 29420 29450 "${gateway_ports[@]}"; do
     for _ in $(seq 300); do
         [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz") == 200 ]] && break
         sleep 0.2
@@ -161,10 +184,10 @@ cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
     --gateway-pids "$(cat "$WORK/gateway.pid"),$(cat "$WORK/gateway-2.pid")" \
     --node "$NODE_URL" --node-pid "$(cat "$WORK/node-hub.pid")" --watch "$watch" \
     --connect-rate "$CONNECT_RATE" --per-process "$PER_PROCESS" --sources "$SOURCES" \
-    --settle-max "$SETTLE_MAX" --only "$ONLY" "${floor[@]}"
+    --settle-max "$SETTLE_MAX" --only "$ONLY" "${floor[@]}" "${baseline[@]}"
 printf 'After: uptime %s\n' "$(uptime)"
-for name in gateway gateway-2 chat node-hub; do
-    if grep -qiE 'error|panic' "$WORK/$name.log"; then
+for name in gateway gateway-2 gateway-base-1 gateway-base-2 chat node-hub; do
+    if [[ -f $WORK/$name.log ]] && grep -qiE 'error|panic' "$WORK/$name.log"; then
         printf '\n%s logged errors (first lines):\n' "$name"
         grep -iE 'error|panic' "$WORK/$name.log" | head -n 5
     fi

@@ -77,9 +77,11 @@ fn receive_text(stats: &Mutex<WorkerStats>, index: usize, seen: &mut Seen, text:
                 s.duplicates += 1;
             } else {
                 s.received[index] += 1;
+                let latency = now.saturating_sub(sent);
                 if let Some(h) = s.hist.as_mut() {
-                    h.record(now.saturating_sub(sent));
+                    h.record(latency);
                 }
+                s.note_receipt(seq, latency);
             }
         }
         None => {

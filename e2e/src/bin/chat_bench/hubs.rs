@@ -1,6 +1,9 @@
 //! The servers under test, each as a [`Hub`]: where its clients connect, which processes are
 //! measured, how it is posted to. LiveStreamer needs a DJ's broadcast and signed-up posters first; the
-//! Node hub, and the floor hub when asked for, have one fixed room.
+//! Node hub, and the floor hub when asked for, have one fixed room. With `--baseline-ws`, gateways
+//! built from an earlier revision are a hub of their own, in a room of their own, so that a change is
+//! measured beside what it changed; their messages are posted through the same edge, so only the
+//! fan-out differs (the REST path is the current gateways').
 
 use std::{sync::Arc, time::Duration};
 
@@ -17,7 +20,7 @@ use crate::{
 pub const NODE: &str = "Node ws";
 
 pub struct Hub {
-    pub name: &'static str,
+    pub name: String,
     pub ws_urls: Vec<String>,
     pub pids: Vec<u32>,
     pub poster: Arc<Poster>,
@@ -28,7 +31,18 @@ pub async fn hubs(opts: &Opts, settings: &Settings) -> anyhow::Result<Vec<Hub>> 
     let only = opts.str("only").unwrap_or("both");
     let mut hubs = Vec::new();
     if only != "node" {
-        hubs.push(ours(opts, settings).await?);
+        let gateways = Gateways {
+            ws: opts.str("ws").map(|_| opts.list("ws")),
+            pids: opts.list("gateway-pids"),
+        };
+        hubs.push(ours(opts, settings, "LiveStreamer".into(), gateways).await?);
+        if let Some(name) = opts.str("baseline-name") {
+            let gateways = Gateways {
+                ws: Some(opts.list("baseline-ws")),
+                pids: opts.list("baseline-pids"),
+            };
+            hubs.push(ours(opts, settings, name.to_owned(), gateways).await?);
+        }
     }
     if only != "ours" {
         hubs.push(node(opts, NODE, "node")?);
@@ -44,7 +58,19 @@ fn ws_room_url(base: &str, room: i64) -> String {
     format!("{}/ws/{room}", base.replacen("http", "ws", 1))
 }
 
-async fn ours(opts: &Opts, settings: &Settings) -> anyhow::Result<Hub> {
+/// Which gateway processes a LiveStreamer hub's sockets connect to (the edge when `ws` is none) and
+/// whose CPU and memory are measured.
+struct Gateways {
+    ws: Option<Vec<String>>,
+    pids: Vec<String>,
+}
+
+async fn ours(
+    opts: &Opts,
+    settings: &Settings,
+    name: String,
+    gateways: Gateways,
+) -> anyhow::Result<Hub> {
     let edge = opts
         .str("edge")
         .context("--edge URL")?
@@ -61,8 +87,8 @@ async fn ours(opts: &Opts, settings: &Settings) -> anyhow::Result<Hub> {
             .pool_max_idle_per_host(64)
             .build()?,
     });
-    let pids = opts
-        .list("gateway-pids")
+    let pids = gateways
+        .pids
         .iter()
         .map(|p| pid_of(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -78,13 +104,10 @@ async fn ours(opts: &Opts, settings: &Settings) -> anyhow::Result<Hub> {
     for _ in 0..posters {
         users.push(Arc::new(platform.signed_in_user("bpost").await?));
     }
-    let ws_bases = if opts.str("ws").is_some() {
-        opts.list("ws")
-    } else {
-        vec![edge.to_owned()]
-    };
+    let ws_bases = gateways.ws.unwrap_or_else(|| vec![edge.to_owned()]);
+    anyhow::ensure!(!ws_bases.is_empty(), "no WebSocket URL for {name}");
     Ok(Hub {
-        name: "LiveStreamer",
+        name,
         ws_urls: ws_bases
             .iter()
             .map(|b| ws_room_url(b.trim_end_matches('/'), room))
@@ -100,7 +123,7 @@ async fn ours(opts: &Opts, settings: &Settings) -> anyhow::Result<Hub> {
 
 /// A hub that speaks the Node reference hub's protocol, at `--{option} URL --{option}-pid PID`: the
 /// Node hub itself, or the floor hub (`floor_hub`, one write per socket and nothing else).
-fn node(opts: &Opts, name: &'static str, option: &str) -> anyhow::Result<Hub> {
+fn node(opts: &Opts, name: &str, option: &str) -> anyhow::Result<Hub> {
     let url = opts
         .str(option)
         .with_context(|| format!("--{option} URL"))?
@@ -113,7 +136,7 @@ fn node(opts: &Opts, name: &'static str, option: &str) -> anyhow::Result<Hub> {
     )?;
     let room = 1;
     Ok(Hub {
-        name,
+        name: name.to_owned(),
         ws_urls: vec![ws_room_url(&url, room)],
         pids: vec![pid],
         poster: Arc::new(Poster::Node {

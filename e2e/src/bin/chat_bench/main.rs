@@ -45,7 +45,8 @@ mod worker_pool;
 use options::{Opts, Settings};
 
 const USAGE: &str = "usage: chat_bench run [--clients N] [--rate M] [--seconds S] --edge URL --maildev URL \
-[--ws URL,URL] --gateway-pids PID|FILE,... [--node URL --node-pid PID] [--floor URL --floor-pid PID] \
+[--ws URL,URL] --gateway-pids PID|FILE,... [--baseline-name NAME --baseline-ws URL,URL --baseline-pids PID,...] \
+[--node URL --node-pid PID] [--floor URL --floor-pid PID] \
 [--watch NAME=PID,...] [--per-process 2500] [--sources 4] [--connect-rate 500] [--settle-max 300] [--drain 5] [--only ours|node]";
 
 fn main() -> anyhow::Result<()> {
@@ -80,7 +81,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
             hub.name, settings.clients, settings.rate, settings.seconds
         );
         let result = phase::phase(hub, &settings).await?;
-        report::print_phase(hub.name, &result);
+        report::print_phase(&hub.name, &result);
         results.push(result);
     }
     report::print_table(&hubs, &results, &settings);

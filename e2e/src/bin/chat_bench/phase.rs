@@ -43,6 +43,10 @@ pub struct PhaseResult {
     pub server_cpu_us: u64,
     pub generator_cpu_us: u64,
     pub watch_cpu_us: Vec<(String, u64)>,
+    /// Per message, its first and last receipt over all clients (µs after the POST was sent; a
+    /// message nobody received has `u64::MAX` and 0).
+    pub message_first_us: Vec<u64>,
+    pub message_last_us: Vec<u64>,
 }
 
 pub async fn phase(hub: &Hub, s: &Settings) -> anyhow::Result<PhaseResult> {

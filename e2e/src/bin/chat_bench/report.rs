@@ -22,6 +22,19 @@ fn ms(h: &Option<Histogram>, q: f64) -> Option<f64> {
     h.as_ref()?.quantile(q).map(|us| us as f64 / 1000.0)
 }
 
+/// A histogram of the messages' first (or last) receipts, leaving out messages nobody received.
+fn spans(values: &[u64]) -> Option<Histogram> {
+    let mut h = Histogram::new();
+    for &v in values.iter().filter(|&&v| v != u64::MAX && v != 0) {
+        h.record(v);
+    }
+    Some(h)
+}
+
+fn p50_p99(h: Option<Histogram>) -> String {
+    format!("{} / {}", f(ms(&h, 0.5), 1), f(ms(&h, 0.99), 1))
+}
+
 fn cpu_per_delivery(r: &PhaseResult) -> Option<f64> {
     (r.deliveries > 0).then(|| r.server_cpu_us as f64 / r.deliveries as f64)
 }
@@ -54,6 +67,30 @@ pub fn print_phase(name: &str, r: &PhaseResult) {
             .as_deref()
             .map(|e| format!(", first error: {e}"))
             .unwrap_or_default()
+    );
+    print_slowest(r, 8);
+}
+
+/// The `n` messages whose last receipt came latest: when in the window they were posted tells
+/// whether the tail is a few stalls (a periodic burst of other work) or spread over the run.
+fn print_slowest(r: &PhaseResult, n: usize) {
+    let mut seqs: Vec<usize> = (0..r.message_last_us.len()).collect();
+    seqs.sort_by_key(|&seq| std::cmp::Reverse(r.message_last_us[seq]));
+    let slowest: Vec<String> = seqs
+        .iter()
+        .take(n)
+        .map(|&seq| {
+            let first = r.message_first_us.get(seq).copied().unwrap_or(u64::MAX);
+            format!(
+                "#{seq} {:.0}/{:.0}",
+                first as f64 / 1000.0,
+                r.message_last_us[seq] as f64 / 1000.0
+            )
+        })
+        .collect();
+    eprintln!(
+        "    slowest messages (#seq first/last receipt in ms): {}",
+        slowest.join(", ")
     );
 }
 
@@ -111,6 +148,16 @@ fn delivery_rows<'a>() -> Vec<Row<'a>> {
             "delivery p99 (ms)",
             Box::new(|r| f(ms(&r.hist, 0.99), 1)),
             Some(Box::new(|r| ms(&r.hist, 0.99))),
+        ),
+        (
+            "a message's first receipt p50 / p99 (ms)",
+            Box::new(|r| p50_p99(spans(&r.message_first_us))),
+            None,
+        ),
+        (
+            "a message's last receipt p50 / p99 (ms)",
+            Box::new(|r| p50_p99(spans(&r.message_last_us))),
+            None,
         ),
         (
             "delivery max (ms)",

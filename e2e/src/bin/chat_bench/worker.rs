@@ -32,9 +32,24 @@ pub struct WorkerStats {
     /// Sockets that ended without a close frame, or with a read error.
     pub broken: u32,
     pub first_error: Option<String>,
+    /// Per message (by sequence number), the delivery time of its first and of its last receipt in
+    /// this worker: the path up to the fan-out, and the fan-out's spread.
+    pub first_us: Vec<u64>,
+    pub last_us: Vec<u64>,
 }
 
 impl WorkerStats {
+    /// Counts a receipt of message `seq`, `latency_us` after it was posted, into its first and last.
+    pub fn note_receipt(&mut self, seq: u64, latency_us: u64) {
+        let seq = seq as usize;
+        if self.first_us.len() <= seq {
+            self.first_us.resize(seq + 1, u64::MAX);
+            self.last_us.resize(seq + 1, 0);
+        }
+        self.first_us[seq] = self.first_us[seq].min(latency_us);
+        self.last_us[seq] = self.last_us[seq].max(latency_us);
+    }
+
     /// The line the coordinator reads back (`worker_pool`).
     fn report(&self) -> Value {
         json!({
@@ -48,6 +63,8 @@ impl WorkerStats {
             "closed": self.closed.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>(),
             "broken": self.broken,
             "firstError": self.first_error,
+            "firstUs": self.first_us,
+            "lastUs": self.last_us,
         })
     }
 }

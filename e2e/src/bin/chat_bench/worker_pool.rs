@@ -136,7 +136,24 @@ fn add_report(r: &mut PhaseResult, report: &Value) {
     for (code, n) in report["closed"].as_object().into_iter().flatten() {
         *r.closed.entry(code.clone()).or_default() += n.as_u64().unwrap_or(0);
     }
+    merge_spans(
+        &mut r.message_first_us,
+        &report["firstUs"],
+        u64::MAX,
+        u64::min,
+    );
+    merge_spans(&mut r.message_last_us, &report["lastUs"], 0, u64::max);
     if r.first_error.is_none() {
         r.first_error = report["firstError"].as_str().map(str::to_owned);
+    }
+}
+
+/// Merges a worker's per-message firsts (or lasts) into the phase's, position by position.
+fn merge_spans(into: &mut Vec<u64>, report: &Value, empty: u64, pick: fn(u64, u64) -> u64) {
+    for (seq, value) in report.as_array().into_iter().flatten().enumerate() {
+        if into.len() <= seq {
+            into.resize(seq + 1, empty);
+        }
+        into[seq] = pick(into[seq], value.as_u64().unwrap_or(empty));
     }
 }
