@@ -3,8 +3,13 @@
 //! requests and answers `GET /metrics` (see `metrics`), and runs each request in a span of the
 //! caller's trace when traces are exported (see `trace_context`).
 
+use std::{
+    net::SocketAddr,
+    os::fd::{AsRawFd, RawFd},
+};
+
 use anyhow::Context;
-use axum::{Router, middleware};
+use axum::{Router, extract::connect_info::Connected, middleware, serve::IncomingStream};
 use tokio::net::{TcpListener, TcpSocket};
 
 use crate::shutdown::Shutdown;
@@ -25,8 +30,8 @@ pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("{addr} resolves to no address"))?;
     let listen = || {
         let socket = match socket_addr {
-            std::net::SocketAddr::V4(_) => TcpSocket::new_v4()?,
-            std::net::SocketAddr::V6(_) => TcpSocket::new_v6()?,
+            SocketAddr::V4(_) => TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => TcpSocket::new_v6()?,
         };
         // as the standard library does: a restarted server binds at once, past TIME_WAIT
         socket.set_reuseaddr(true)?;
@@ -61,17 +66,36 @@ pub async fn serve(
     Ok(())
 }
 
-/// Like [`serve`], and handlers may read the peer's address as
-/// `axum::extract::ConnectInfo<std::net::SocketAddr>` (the gateway trusts `X-Forwarded-For` only
-/// from its own proxy).
+/// The TCP connection a request came on, as handlers of [`serve_with_peer_addrs`] read it
+/// (`axum::extract::ConnectInfo<Peer>`).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    /// The peer's address (the gateway trusts `X-Forwarded-For` only from its own proxy).
+    pub addr: SocketAddr,
+    /// The connection's descriptor. hyper owns it: it is open only as long as hyper's connection is,
+    /// or the upgraded connection a handler takes over from it. A WebSocket's outbox writes to it
+    /// directly while it holds that upgraded connection.
+    pub fd: RawFd,
+}
+
+impl Connected<IncomingStream<'_, TcpListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
+        Self {
+            addr: *stream.remote_addr(),
+            fd: stream.io().as_raw_fd(),
+        }
+    }
+}
+
+/// Like [`serve`], and handlers may read the connection each request came on as
+/// `axum::extract::ConnectInfo<Peer>`.
 pub async fn serve_with_peer_addrs(
     listener: TcpListener,
     router: Router,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    let service =
-        instrumented(router).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let service = instrumented(router).into_make_service_with_connect_info::<Peer>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown.requested_owned())
         .await?;

@@ -5,12 +5,14 @@
 //! the first untrusted address is the client. A client that sends its own `X-Forwarded-For` only adds
 //! entries to the left of the ones our proxies appended, which are never reached.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts},
     http::{HeaderMap, request::Parts},
 };
+
+use service_kit::serve::Peer;
 
 use crate::AppState;
 
@@ -89,8 +91,8 @@ impl FromRequestParts<AppState> for ClientIp {
     ) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+            .get::<ConnectInfo<Peer>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.addr.ip());
         Ok(Self(client_ip(
             peer,
             &parts.headers,

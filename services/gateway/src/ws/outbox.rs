@@ -11,11 +11,18 @@
 //! backlog is bounded in frames (`WS_SEND_QUEUE`): a socket over it is too slow, and is closed, so a
 //! slow reader never slows the room. Everything written to the connection goes through the one
 //! mutex of its outbox, tungstenite's own frames too (a pong, the close), so frames never interleave.
+//!
+//! Over TCP the outbox writes with `send` on the connection's descriptor, past hyper's upgraded
+//! connection and tokio's readiness bookkeeping: those layers were ~8% of the gateway's CPU under
+//! the chat benchmark at 10,000 clients (perf), where the floor hub, which writes to descriptors,
+//! spends nothing outside the kernel. The descriptor is the connection's, which the outbox owns, so
+//! it stays open as long as the outbox can write to it.
 
 use std::{
     collections::VecDeque,
     future::Future,
     io::{self, IoSlice},
+    os::fd::{BorrowedFd, RawFd},
     pin::Pin,
     sync::{Arc, Mutex, MutexGuard},
     task::{Context, Poll, Waker},
@@ -61,6 +68,8 @@ pub struct Outbox {
 
 struct State {
     connection: Box<dyn Connection>,
+    /// `connection`'s descriptor, when it is a TCP connection the outbox may `send` to directly.
+    descriptor: Option<RawFd>,
     /// Frames (or what is left of them) the connection has not taken yet, one entry each, in order:
     /// the first perhaps partly written.
     backlog: VecDeque<Bytes>,
@@ -84,10 +93,35 @@ pub enum Work {
 }
 
 impl Outbox {
+    /// An outbox that writes through `connection`'s own `poll_write` (a pipe, in tests).
     pub fn new(connection: impl Connection, max_backlog: usize) -> Arc<Self> {
+        Self::with_descriptor(Box::new(connection), None, max_backlog)
+    }
+
+    /// An outbox over a TCP connection whose frames it `send`s to `descriptor` directly.
+    ///
+    /// # Safety
+    ///
+    /// `descriptor` must be the descriptor of the TCP connection under `connection`, which must
+    /// keep it open for as long as it lives (the outbox drops it last), and nothing else may write
+    /// to it.
+    pub unsafe fn over_tcp(
+        connection: impl Connection,
+        descriptor: RawFd,
+        max_backlog: usize,
+    ) -> Arc<Self> {
+        Self::with_descriptor(Box::new(connection), Some(descriptor), max_backlog)
+    }
+
+    fn with_descriptor(
+        connection: Box<dyn Connection>,
+        descriptor: Option<RawFd>,
+        max_backlog: usize,
+    ) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(State {
-                connection: Box::new(connection),
+                connection,
+                descriptor,
                 backlog: VecDeque::new(),
                 written: 0,
                 ending: None,
@@ -213,23 +247,53 @@ impl State {
         payload: &[u8],
     ) -> io::Result<usize> {
         let len = header.len() + payload.len();
-        let mut connection = Pin::new(&mut *self.connection);
         let written = if len <= frames::SMALL_FRAME {
-            // Copied together into one buffer on the stack: one `write`, whose path costs less than
-            // `writev`'s (~5% of the gateway's CPU under the chat benchmark).
+            // Copied together into one buffer on the stack: one `send`, whose path costs less than
+            // `sendmsg`'s or `writev`'s (~5% of the gateway's CPU under the chat benchmark).
             let mut frame = [0u8; frames::SMALL_FRAME];
             frame[..header.len()].copy_from_slice(header);
             frame[header.len()..len].copy_from_slice(payload);
-            connection.as_mut().poll_write(cx, &frame[..len])
+            self.write_one(cx, &frame[..len])
         } else {
-            let slices = [IoSlice::new(header), IoSlice::new(payload)];
-            connection.as_mut().poll_write_vectored(cx, &slices)
+            self.write_two(cx, &[IoSlice::new(header), IoSlice::new(payload)])
         };
         match written {
-            Poll::Ready(Ok(0)) if len > 0 => Err(io::ErrorKind::WriteZero.into()),
-            Poll::Ready(result) => result,
-            Poll::Pending => Ok(0),
+            Ok(0) if len > 0 => Err(io::ErrorKind::WriteZero.into()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(0)
+            }
+            written => written,
         }
+    }
+
+    fn write_one(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> io::Result<usize> {
+        match self.tcp() {
+            Some(fd) => socket2::SockRef::from(&fd).send_with_flags(buf, libc::MSG_NOSIGNAL),
+            None => ready_or_would_block(Pin::new(&mut *self.connection).poll_write(cx, buf)),
+        }
+    }
+
+    fn write_two(&mut self, cx: &mut Context<'_>, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self.tcp() {
+            Some(fd) => {
+                socket2::SockRef::from(&fd).send_vectored_with_flags(slices, libc::MSG_NOSIGNAL)
+            }
+            None => ready_or_would_block(
+                Pin::new(&mut *self.connection).poll_write_vectored(cx, slices),
+            ),
+        }
+    }
+
+    /// The TCP connection's descriptor, to `send` to directly (none for a pipe).
+    fn tcp(&self) -> Option<BorrowedFd<'_>> {
+        // SAFETY: `over_tcp`'s caller vouched that the descriptor is `self.connection`'s, which this
+        // state owns: it is open while `self` is borrowed.
+        Some(unsafe { BorrowedFd::borrow_raw(self.descriptor?) })
     }
 
     /// Keeps what the connection did not take of a frame (`written` bytes of it did go), as one
@@ -267,6 +331,14 @@ impl State {
             }
         }
         Poll::Ready(Ok(()))
+    }
+}
+
+/// A write that would have waited is a connection that takes nothing now.
+fn ready_or_would_block(written: Poll<io::Result<usize>>) -> io::Result<usize> {
+    match written {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
     }
 }
 
@@ -457,6 +529,86 @@ pub(crate) mod tests {
             }
         }
         texts
+    }
+
+    /// An outbox over a real TCP connection on loopback, writing to its descriptor, with send and
+    /// receive buffers of a few KiB so that a client that does not read soon leaves a backlog; the
+    /// server's stream over it, and the client's end.
+    async fn tcp(
+        max_backlog: usize,
+    ) -> (
+        Arc<Outbox>,
+        crate::ws::socket::Socket,
+        WebSocketStream<tokio::net::TcpStream>,
+    ) {
+        use std::os::fd::AsRawFd;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpSocket::new_v4().unwrap();
+        client.set_recv_buffer_size(4096).unwrap();
+        let (client, accepted) = tokio::join!(
+            client.connect(listener.local_addr().unwrap()),
+            listener.accept()
+        );
+        let (server, _) = accepted.unwrap();
+        socket2::SockRef::from(&server)
+            .set_send_buffer_size(4096)
+            .unwrap();
+        let fd = server.as_raw_fd();
+        // SAFETY: the descriptor is `server`'s, which the outbox owns from here on.
+        let outbox = unsafe { Outbox::over_tcp(server, fd, max_backlog) };
+        let socket = WebSocketStream::from_raw_socket(
+            SharedConnection(outbox.clone()),
+            Role::Server,
+            Some(crate::ws::socket::config()),
+        )
+        .await;
+        let client = WebSocketStream::from_raw_socket(client.unwrap(), Role::Client, None).await;
+        (outbox, socket, client)
+    }
+
+    #[tokio::test]
+    async fn over_tcp_frames_a_client_does_not_read_at_once_wait_and_arrive_whole_in_order() {
+        let (outbox, _socket, mut client) = tcp(10_000).await;
+        let small = |i: usize| format!("{i:0>200}");
+        let big = "b".repeat(3 * frames::SMALL_FRAME);
+        let mut sent = Vec::new();
+        for i in 0..2_000 {
+            let text = if i % 100 == 99 { big.clone() } else { small(i) };
+            assert_eq!(outbox.text(&Bytes::from(text.clone())), Sent::Queued);
+            sent.push(text);
+        }
+        assert!(
+            !outbox.lock().backlog.is_empty(),
+            "the kernel's buffers took 0.7 MB: the test shows nothing of the backlog"
+        );
+        let reader = tokio::spawn(async move {
+            let mut texts = Vec::new();
+            while texts.len() < 2_000 {
+                if let Message::Text(text) = client.next().await.unwrap().unwrap() {
+                    texts.push(text.as_str().to_owned());
+                }
+            }
+            texts
+        });
+        drain(&outbox).await;
+        let received = tokio::time::timeout(std::time::Duration::from_secs(10), reader)
+            .await
+            .expect("the client received fewer frames than were sent");
+        assert_eq!(received.unwrap(), sent);
+    }
+
+    #[tokio::test]
+    async fn over_tcp_a_client_that_went_away_breaks_the_outbox() {
+        let (outbox, _socket, client) = tcp(8).await;
+        drop(client);
+        // The first frames may still go out; the peer's reset makes a later send fail.
+        let mut sent = 0;
+        while outbox.text(&Bytes::from("lost")) == Sent::Queued && sent < 1_000 {
+            sent += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        assert!(sent < 1_000, "every send to a closed connection succeeded");
+        assert!(matches!(outbox.work().await, Work::Broken | Work::End(_)));
     }
 
     #[tokio::test]

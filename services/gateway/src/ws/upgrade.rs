@@ -8,16 +8,19 @@
 //! socket's `Outbox`, which writes the server's frames straight to it, and tungstenite's stream is
 //! made over the outbox.
 //!
-//! Only HTTP/1.1 upgrades are taken: browsers reach the gateway through nginx over HTTP/1.1.
+//! Only HTTP/1.1 upgrades are taken: browsers reach the gateway through nginx over HTTP/1.1. The
+//! upgraded connection is then the very TCP connection the request came on, whose descriptor the
+//! server's `Peer` names, and the outbox writes to that descriptor directly.
 
 use axum::{
-    extract::FromRequestParts,
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
+    extract::{ConnectInfo, FromRequestParts},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use std::sync::Arc;
+use service_kit::serve::Peer;
+use std::{os::fd::RawFd, sync::Arc};
 
 use tokio_tungstenite::{
     WebSocketStream,
@@ -37,16 +40,18 @@ use crate::error::ApiError;
 pub struct Upgrade {
     key: HeaderValue,
     on_upgrade: OnUpgrade,
+    /// The descriptor of the TCP connection the request came on (none when served without `Peer`).
+    descriptor: Option<RawFd>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        if parts.method != Method::GET {
+        if parts.method != Method::GET || parts.version != Version::HTTP_11 {
             return Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "A WebSocket opens with GET",
+                "A WebSocket opens with an HTTP/1.1 GET",
             ));
         }
         let headers = &parts.headers;
@@ -68,7 +73,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
                 "This connection cannot be upgraded",
             )
         })?;
-        Ok(Self { key, on_upgrade })
+        let descriptor = parts
+            .extensions
+            .get::<ConnectInfo<Peer>>()
+            .map(|peer| peer.fd);
+        Ok(Self {
+            key,
+            on_upgrade,
+            descriptor,
+        })
     }
 }
 
@@ -84,7 +97,14 @@ impl Upgrade {
         tokio::spawn(async move {
             match self.on_upgrade.await {
                 Ok(upgraded) => {
-                    let outbox = Outbox::new(TokioIo::new(upgraded), max_backlog);
+                    let connection = TokioIo::new(upgraded);
+                    let outbox = match self.descriptor {
+                        // SAFETY: an HTTP/1.1 upgrade hands over the TCP connection the request
+                        // came on, whose descriptor `Peer` read at accept; it stays open while the
+                        // upgraded connection lives, and only the outbox writes to it.
+                        Some(fd) => unsafe { Outbox::over_tcp(connection, fd, max_backlog) },
+                        None => Outbox::new(connection, max_backlog),
+                    };
                     let connection = SharedConnection(outbox.clone());
                     let socket =
                         WebSocketStream::from_raw_socket(connection, Role::Server, Some(config))
