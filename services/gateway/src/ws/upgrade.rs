@@ -143,6 +143,50 @@ fn lists_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bo
 mod tests {
     use super::*;
 
+    /// What the extractor answers a request with these method, version and headers (none of which
+    /// came through hyper, so none can be upgraded).
+    async fn refusal(method: Method, version: Version, headers: &[(&str, &str)]) -> StatusCode {
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .version(version)
+            .uri("/ws/1");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let (mut parts, ()) = request.body(()).unwrap().into_parts();
+        match Upgrade::from_request_parts(&mut parts, &()).await {
+            Ok(_) => panic!("a request that cannot be upgraded was taken"),
+            Err(error) => error.status,
+        }
+    }
+
+    #[tokio::test]
+    async fn only_an_http_1_1_get_with_the_websocket_headers_is_taken() {
+        let websocket = [
+            ("connection", "Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ];
+        let cases = [
+            (Method::POST, Version::HTTP_11, &websocket[..], 405),
+            (Method::GET, Version::HTTP_10, &websocket[..], 405),
+            (Method::GET, Version::HTTP_2, &websocket[..], 405),
+            (Method::GET, Version::HTTP_11, &websocket[..2], 400),
+            (Method::GET, Version::HTTP_11, &websocket[..3], 400),
+            // Right in every header, but not a connection hyper can hand over.
+            (Method::GET, Version::HTTP_11, &websocket[..], 426),
+        ];
+        for (method, version, headers, status) in cases {
+            assert_eq!(
+                refusal(method.clone(), version, headers).await.as_u16(),
+                status,
+                "{method} {version:?} with {} headers",
+                headers.len()
+            );
+        }
+    }
+
     #[test]
     fn tokens_are_found_in_lists_whatever_their_case() {
         let mut headers = HeaderMap::new();
