@@ -9,6 +9,8 @@
 #   start NAME ENV... CMD  runs CMD with ENV in the background, output in $WORK/NAME.log, pid in
 #                          LAST_PID and $WORK/NAME.pid
 #   BIN                    the folder of the release binaries (absolute, CARGO_TARGET_DIR respected)
+#   build_baseline PKG REV builds the release binary PKG as of REV in a git worktree (same target
+#                          folder), copies it to $WORK/PKG-SHORTREV, and sets BASELINE_REV (SHORTREV)
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -50,3 +52,14 @@ start() {
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}
 [[ $BIN == /* ]] || BIN=$ROOT/$BIN
 BIN=$BIN/release
+
+build_baseline() {
+    local package=$1
+    git worktree prune # a run that failed while building left its worktree registered
+    BASELINE_REV=$(git rev-parse --short "$2^{commit}")
+    log "building $package as of $BASELINE_REV (in a worktree, same target folder)"
+    git worktree add -q --detach "$WORK/baseline" "$BASELINE_REV"
+    (cd "$WORK/baseline" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target} cargo build --release -q -p "$package")
+    cp "$BIN/$package" "$WORK/$package-$BASELINE_REV"
+    git worktree remove --force "$WORK/baseline"
+}

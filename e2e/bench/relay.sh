@@ -65,15 +65,7 @@ if ! command -v icecast2 >/dev/null; then
 fi
 bench_database bench_relay
 
-if [[ -n ${BASELINE:-} ]]; then
-    git worktree prune # a run that failed while building left its worktree registered
-    BASELINE_REV=$(git rev-parse --short "$BASELINE^{commit}")
-    log "building the relay as of $BASELINE_REV (in a worktree, same target folder)"
-    git worktree add -q --detach "$WORK/baseline" "$BASELINE_REV"
-    (cd "$WORK/baseline" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target} cargo build --release -q -p stream-relay)
-    cp "$BIN/stream-relay" "$WORK/stream-relay-$BASELINE_REV"
-    git worktree remove --force "$WORK/baseline"
-fi
+if [[ -n ${BASELINE:-} ]]; then build_baseline stream-relay "$BASELINE"; fi
 log "building release binaries of auth, broadcasts-archive, stream-relay and relay-bench"
 cargo build --release -q -p auth -p broadcasts-archive -p stream-relay -p relay-bench
 

@@ -56,15 +56,7 @@ fi
 
 bench_database chatbench
 
-if [[ -n ${BASELINE:-} ]]; then
-    git worktree prune # a run that failed while building left its worktree registered
-    BASELINE_REV=$(git rev-parse --short "$BASELINE^{commit}")
-    log "building the gateway as of $BASELINE_REV (in a worktree, same target folder)"
-    git worktree add -q --detach "$WORK/baseline" "$BASELINE_REV"
-    (cd "$WORK/baseline" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target} cargo build --release -q -p gateway)
-    cp "$BIN/gateway" "$WORK/gateway-$BASELINE_REV"
-    git worktree remove --force "$WORK/baseline"
-fi
+if [[ -n ${BASELINE:-} ]]; then build_baseline gateway "$BASELINE"; fi
 log "building release binaries (auth, broadcasts-archive, chat, mailer, gateway, chat_bench, floor_hub)"
 cargo build --release -q -p auth -p broadcasts-archive -p chat -p mailer -p gateway
 cargo build --release -q -p e2e --bin chat_bench --bin floor_hub
