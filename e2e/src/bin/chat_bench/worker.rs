@@ -42,12 +42,8 @@ impl WorkerStats {
     /// Counts a receipt of message `seq`, `latency_us` after it was posted, into its first and last.
     pub fn note_receipt(&mut self, seq: u64, latency_us: u64) {
         let seq = seq as usize;
-        if self.first_us.len() <= seq {
-            self.first_us.resize(seq + 1, u64::MAX);
-            self.last_us.resize(seq + 1, 0);
-        }
-        self.first_us[seq] = self.first_us[seq].min(latency_us);
-        self.last_us[seq] = self.last_us[seq].max(latency_us);
+        fold_at(&mut self.first_us, seq, latency_us, u64::MAX, u64::min);
+        fold_at(&mut self.last_us, seq, latency_us, 0, u64::max);
     }
 
     /// The line the coordinator reads back (`worker_pool`).
@@ -67,6 +63,21 @@ impl WorkerStats {
             "lastUs": self.last_us,
         })
     }
+}
+
+/// Folds `value` into `values[seq]` with `pick`, growing `values` with `empty` (what `pick` leaves
+/// any value over) as needed: a message's first receipt (`u64::MAX`, `min`) or last (`0`, `max`).
+pub fn fold_at(
+    values: &mut Vec<u64>,
+    seq: usize,
+    value: u64,
+    empty: u64,
+    pick: fn(u64, u64) -> u64,
+) {
+    if values.len() <= seq {
+        values.resize(seq + 1, empty);
+    }
+    values[seq] = pick(values[seq], value);
 }
 
 pub async fn worker(opts: Opts) -> anyhow::Result<()> {

@@ -12,7 +12,7 @@ use anyhow::Context;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::{hubs::Hub, options::Settings, phase::PhaseResult};
+use crate::{hubs::Hub, options::Settings, phase::PhaseResult, worker::fold_at};
 
 pub struct WorkerProc {
     pub child: Child,
@@ -151,9 +151,6 @@ fn add_report(r: &mut PhaseResult, report: &Value) {
 /// Merges a worker's per-message firsts (or lasts) into the phase's, position by position.
 fn merge_spans(into: &mut Vec<u64>, report: &Value, empty: u64, pick: fn(u64, u64) -> u64) {
     for (seq, value) in report.as_array().into_iter().flatten().enumerate() {
-        if into.len() <= seq {
-            into.resize(seq + 1, empty);
-        }
-        into[seq] = pick(into[seq], value.as_u64().unwrap_or(empty));
+        fold_at(into, seq, value.as_u64().unwrap_or(empty), empty, pick);
     }
 }
