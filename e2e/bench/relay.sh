@@ -11,6 +11,8 @@
 #   REPLICA=1 e2e/bench/relay.sh 5000 60         # ours measured twice: direct, then through a replica
 #   WRITE_EVERY="0 48 96" e2e/bench/relay.sh 5000 60   # ours once per RELAY_WRITE_EVERY_MS (fast path),
 #       each on a relay of its own, beside icecast2
+#   SOURCE_BLOCK=10 e2e/bench/relay.sh 5000 60   # the source writes 10 frames (3.75 KiB) at once every
+#       240 ms, as libshout players such as ezstream do; default 1, a frame every 24 ms as ffmpeg
 #   BASELINE=f619ef1 e2e/bench/relay.sh 15000 60   # the relay as of that revision too (built in a git
 #       worktree), on a relay of its own: a change measured beside what it changed, in one run
 #
@@ -49,8 +51,10 @@ SLOW_SHARE=${SLOW_SHARE:-0}
 SLOW_RCVBUF=${SLOW_RCVBUF:-0}
 REPLICA=${REPLICA:-0}
 SLOW_TWIN=${SLOW_TWIN:-0}
+SOURCE_BLOCK=${SOURCE_BLOCK:-1}
 ((LISTENERS > 0 && LISTENERS <= 40000)) || { echo "LISTENERS must be 1..40000" >&2; exit 2; }
 ((SECONDS_HELD > 0 && SECONDS_HELD <= 600)) || { echo "SECONDS must be 1..600" >&2; exit 2; }
+((SOURCE_BLOCK >= 1 && SOURCE_BLOCK <= 64)) || { echo "SOURCE_BLOCK must be 1..64" >&2; exit 2; }
 # shellcheck source=e2e/bench/lib.sh
 source e2e/bench/lib.sh
 bench_init relay-bench
@@ -184,7 +188,7 @@ done
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 bench=("$BIN/relay-bench" run --listeners "$LISTENERS" --seconds "$SECONDS_HELD" --rate "$RATE"
-    --slow-rcvbuf "$SLOW_RCVBUF")
+    --slow-rcvbuf "$SLOW_RCVBUF" --source-block "$SOURCE_BLOCK")
 results=()
 # measure LABEL OUT ARGS...: one run of relay-bench; with SLOW_TWIN=1 two, the first without the
 # half-speed readers, so that what they do to everyone else is read within one server's pair.
@@ -226,7 +230,7 @@ cat <<HEAD
 
 Date: $(date -u +%Y-%m-%dT%H:%MZ). Machine: $(nproc) cores ($cpu), $mem RAM (free -g); load before the
 run: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg). Command: e2e/bench/relay.sh $LISTENERS $SECONDS_HELD
-(RATE=$RATE SLOW_SHARE=$SLOW_SHARE SLOW_RCVBUF=$SLOW_RCVBUF SLOW_TWIN=$SLOW_TWIN REPLICA=$REPLICA WRITE_EVERY="${WRITE_EVERY:-}" BASELINE=${BASELINE_REV:-}).
+(RATE=$RATE SLOW_SHARE=$SLOW_SHARE SLOW_RCVBUF=$SLOW_RCVBUF SLOW_TWIN=$SLOW_TWIN SOURCE_BLOCK=$SOURCE_BLOCK REPLICA=$REPLICA WRITE_EVERY="${WRITE_EVERY:-}" BASELINE=${BASELINE_REV:-}).
 Load generator, both servers and the platform's other servers on this one machine; the servers measured
 one after the other.
 

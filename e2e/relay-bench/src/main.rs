@@ -57,6 +57,9 @@ struct RunArgs {
     source_path: String,
     #[arg(long)]
     source_auth: String,
+    /// Frames the source writes at once (1 as ffmpeg; about 10 as ezstream's 4 KiB blocks).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=source::MAX_BLOCK))]
+    source_block: u64,
     /// Where listeners connect, and the path they GET.
     #[arg(long)]
     listen: SocketAddr,
@@ -165,7 +168,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let pids = &args.server_pid;
     let source = source::connect(args.source, &args.source_path, &args.source_auth).await?;
     let sent = Arc::new(AtomicU64::new(0));
-    let mut source_task = tokio::spawn(source::stream(source, sent.clone()));
+    let mut source_task = tokio::spawn(source::stream(source, args.source_block, sent.clone()));
     eprintln!(
         "{}: source streaming; {} s of warm-up",
         args.label, args.warmup

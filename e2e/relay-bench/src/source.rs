@@ -1,5 +1,11 @@
-//! The synthetic source: an Icecast `SOURCE` request, then one frame every 24 ms in real time, each
-//! stamped with its number and the moment it is written.
+//! The synthetic source: an Icecast `SOURCE` request, then frames in real time, each stamped with
+//! its number and the moment it is written.
+//!
+//! Real sources differ in how much they write at once, and a relay's latency and CPU depend on it:
+//! ffmpeg writes each frame as the encoder makes it (one every 24 ms here), while libshout-based
+//! players such as ezstream write 4,096-byte blocks paced in real time (about ten frames, every
+//! quarter of a second). `block` frames go out in one write, every `block` × 24 ms, all stamped
+//! with the time of that write.
 
 use std::{
     net::SocketAddr,
@@ -50,15 +56,25 @@ pub async fn connect(addr: SocketAddr, path: &str, auth: &str) -> anyhow::Result
     Ok(stream)
 }
 
-/// Sends frames in real time until the stream fails; `sent` counts them.
-pub async fn stream(mut stream: TcpStream, sent: Arc<AtomicU64>) -> anyhow::Result<()> {
+/// The most frames the source writes at once: 64 frames are 24 KiB, 1.5 s of audio.
+pub const MAX_BLOCK: u64 = 64;
+
+/// Sends frames in real time, `block` (1..=[`MAX_BLOCK`]) per write, until the stream fails; `sent`
+/// counts them.
+pub async fn stream(mut stream: TcpStream, block: u64, sent: Arc<AtomicU64>) -> anyhow::Result<()> {
+    let block = block.clamp(1, MAX_BLOCK);
     let start = tokio::time::Instant::now();
     let mut seq = 0u64;
+    let mut bytes = Vec::with_capacity(block as usize * frames::FRAME_LEN);
     loop {
         tokio::time::sleep_until(start + Duration::from_nanos(seq * frames::FRAME_NANOS)).await;
-        let frame = frames::frame(seq, frames::now_ns());
-        stream.write_all(&frame).await.context("source write")?;
-        seq += 1;
+        let now = frames::now_ns();
+        bytes.clear();
+        for n in seq..seq + block {
+            bytes.extend_from_slice(&frames::frame(n, now));
+        }
+        stream.write_all(&bytes).await.context("source write")?;
+        seq += block;
         sent.store(seq, Ordering::Relaxed);
     }
 }
