@@ -177,10 +177,27 @@ impl LiveChannel {
     /// Sends one whole frame to every listener and keeps it for the burst. Never waits. Returns the
     /// frame's sequence number.
     pub fn publish(&self, frame: Bytes) -> u64 {
+        self.publish_all(std::slice::from_ref(&frame))
+    }
+
+    /// Sends whole frames (what one read from the source held) to every listener under one lock,
+    /// so that a write loop woken by the first one writes them all in one pass ([`Self::settle`]):
+    /// a source that writes ten frames at once must not have its listeners wait for the rest.
+    /// Never waits. Returns the first frame's sequence number.
+    pub fn publish_all(&self, frames: &[Bytes]) -> u64 {
         let mut guard = lock(&self.fanout);
         let seq = guard.frames;
-        Self::send(&self.published, &mut guard, frame);
+        for frame in frames {
+            Self::send(&self.published, &mut guard, frame.clone());
+        }
         seq
+    }
+
+    /// Returns once no [`Self::publish_all`] is half done: a write loop calls it between the first
+    /// frame that woke it and draining the rest. The lock is held for a few sends, never across
+    /// an await.
+    pub(crate) fn settle(&self) {
+        drop(lock(&self.fanout));
     }
 
     /// A frame numbered by another replica ([`crate::mirror`]): published unless it is older than

@@ -225,13 +225,16 @@ impl Live {
         self.bytes_received.load(Ordering::Relaxed)
     }
 
-    /// One whole frame from the source: to every listener, the recording and the other replicas.
-    pub fn publish(&self, frame: Bytes) {
-        let seq = self.channel.publish(frame.clone());
+    /// Whole frames from the source (what one read held): to every listener, the recording and
+    /// the other replicas.
+    pub fn publish(&self, frames: &[Bytes]) {
+        let first = self.channel.publish_all(frames);
         if let Some(session) = lock(&self.session).as_ref() {
-            session.recorder.write(frame.clone());
-            if let Some(outbox) = &session.outbox {
-                outbox.send(seq, frame);
+            for (seq, frame) in (first..).zip(frames) {
+                session.recorder.write(frame.clone());
+                if let Some(outbox) = &session.outbox {
+                    outbox.send(seq, frame.clone());
+                }
             }
         }
     }

@@ -258,15 +258,26 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 impl Shard {
-    /// Takes `frame` and every frame waiting behind it; whether the stream has ended.
+    /// Takes `frame` and every frame waiting behind it, down to the last frame of the last source
+    /// read begun: the ring is only taken as empty once no publish is half done
+    /// ([`LiveChannel::settle`]), so a read's frames are written in one pass. Whether the stream
+    /// has ended.
     fn receive(&mut self, frame: Bytes, frames: &mut broadcast::Receiver<Bytes>) -> bool {
         self.backlog.push(frame);
+        let mut settled = false;
         loop {
             match frames.try_recv() {
-                Ok(frame) => self.backlog.push(frame),
+                Ok(frame) => {
+                    self.backlog.push(frame);
+                    settled = false;
+                }
                 Err(TryRecvError::Lagged(missed)) => self.lagged(missed),
                 Err(TryRecvError::Closed) => return true,
-                Err(TryRecvError::Empty) => return false,
+                Err(TryRecvError::Empty) if settled => return false,
+                Err(TryRecvError::Empty) => {
+                    self.channel.settle();
+                    settled = true;
+                }
             }
         }
     }

@@ -259,6 +259,8 @@ where
     E: Display,
 {
     let mut splitter = FrameSplitter::new();
+    // The frames of one read, published together (`LiveChannel::publish_all`).
+    let mut frames = Vec::new();
     let mut received = 0u64;
     let mut discarded_before_frame = 0;
     let mut frame_due = Instant::now() + SOURCE_STARVED_AFTER;
@@ -288,8 +290,12 @@ where
         splitter.push(&data);
         while let Some(frame) = splitter.next_frame() {
             discarded_before_frame = splitter.discarded();
+            frames.push(frame);
+        }
+        if !frames.is_empty() {
             frame_due = Instant::now() + SOURCE_STARVED_AFTER;
-            live.publish(frame);
+            live.publish(&frames);
+            frames.clear();
         }
         if splitter.discarded() - discarded_before_frame > NOT_AUDIO_AFTER_BYTES {
             tracing::info!(broadcast_id = live.id(), "the source does not send MP3");
@@ -297,7 +303,7 @@ where
         }
     };
     if let Some(last) = splitter.finish() {
-        live.publish(last);
+        live.publish(&[last]);
     }
     if splitter.discarded() > 0 {
         tracing::debug!(

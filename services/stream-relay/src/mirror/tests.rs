@@ -87,7 +87,7 @@ async fn a_listener_on_another_replica_hears_the_burst_then_the_live_frames() {
     let (a, b) = (replica(&prefix), replica(&prefix));
     let (live, _) = go_live(&a).await;
     for n in 0..6 {
-        live.publish(frame(n));
+        live.publish(&[frame(n)]);
     }
     tokio::time::sleep(Duration::from_millis(200)).await; // the outbox reaches Redis
 
@@ -102,7 +102,7 @@ async fn a_listener_on_another_replica_hears_the_burst_then_the_live_frames() {
             "the burst: 4 frames fit"
         );
     }
-    live.publish(frame(6));
+    live.publish(&[frame(6)]);
     assert_eq!(next(&mut listener).await, frame(6), "then live, once");
     assert!(
         Arc::ptr_eq(&find(&b, &Target::Broadcast(9)).await.unwrap(), &mirror),
@@ -120,7 +120,7 @@ async fn a_dropped_source_taken_over_on_another_replica_goes_on_for_every_listen
     let (a, b) = (replica(&prefix), replica(&prefix));
     let (live, generation) = go_live(&a).await;
     let mut on_a = live.channel.subscribe(CancellationToken::new()).unwrap();
-    live.publish(frame(1));
+    live.publish(&[frame(1)]);
     assert_eq!(next(&mut on_a).await, frame(1));
     let ownership = &b.replicas.ownership;
     assert_eq!(
@@ -146,7 +146,7 @@ async fn a_dropped_source_taken_over_on_another_replica_goes_on_for_every_listen
     tokio::time::sleep(Duration::from_millis(200)).await; // replica a hears of the takeover
     assert!(!live.is_owner(), "replica a mirrors replica b now");
 
-    taken.publish(frame(2));
+    taken.publish(&[frame(2)]);
     assert_eq!(
         next(&mut on_a).await,
         frame(2),

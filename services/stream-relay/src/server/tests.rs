@@ -207,6 +207,39 @@ async fn the_write_loops_write_at_most_once_per_write_every() {
     );
 }
 
+/// A source that writes several frames at once (ezstream's 4 KiB blocks) has them published
+/// together; a write loop woken by the first must write them all, not leave the rest for its next
+/// write a `write_every` later. Two worker threads, so that the loop can wake while they are sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_frames_of_one_read_go_out_in_the_same_write() {
+    const EVERY: Duration = Duration::from_millis(300);
+    const READS: u8 = 20;
+    const FRAMES_PER_READ: u8 = 12;
+    let (addr, _state, channel) = relay_with_config(Config {
+        write_every: EVERY,
+        ..config(0, 1 << 20, true)
+    })
+    .await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    open(&mut stream, "/live/dj.owl").await;
+    wait_until("the listener is counted", || channel.listener_count() == 1).await;
+    let chunk = |n| [&b"1a1\r\n"[..], &frame(n), b"\r\n"].concat();
+    for read in 0..READS {
+        // the loop's next write is due at once
+        tokio::time::sleep(EVERY + Duration::from_millis(20)).await;
+        let first = read * FRAMES_PER_READ;
+        let frames: Vec<Bytes> = (first..first + FRAMES_PER_READ).map(frame).collect();
+        channel.publish_all(&frames);
+        let expected: Vec<u8> = (first..first + FRAMES_PER_READ).flat_map(chunk).collect();
+        let mut got = vec![0; expected.len()];
+        tokio::time::timeout(EVERY / 2, stream.read_exact(&mut got))
+            .await
+            .unwrap_or_else(|_| panic!("read {read}: part of it waited for the next write"))
+            .unwrap();
+        assert_eq!(got, expected, "read {read}: its frames, in order");
+    }
+}
+
 #[tokio::test]
 async fn a_stalled_listener_is_cut_while_a_reading_one_hears_everything() {
     for fast in [false, true] {
