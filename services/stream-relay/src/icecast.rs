@@ -9,16 +9,18 @@
 //!   Icecast does) and the body then runs until the connection closes. Framed `PUT`s go through hyper
 //!   and [`crate::ingest`] with the same rules.
 
-use std::sync::Arc;
+use std::{io, sync::Arc};
 
 use base64::Engine;
-use bytes::Bytes;
-use futures_util::StreamExt;
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use service_kit::trace_context;
-use tokio::{io::AsyncWriteExt, net::TcpStream};
-use tokio_util::io::ReaderStream;
+use tokio::{
+    io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
 use tracing::{Instrument, Span};
 
 use crate::{
@@ -37,6 +39,8 @@ mod tests;
 
 /// The user Icecast source clients send by default.
 const ICECAST_SOURCE_USER: &str = "source";
+/// The most one read of a source's body takes: four times ezstream's 4 KiB blocks.
+const READ_BYTES: usize = 16 * 1024;
 
 /// The stream-key credentials of a source for `/live/{username}`; 401 when absent or malformed.
 pub fn credentials(headers: &HeaderMap, username: &str) -> Result<Credentials, RelayError> {
@@ -140,11 +144,33 @@ async fn serve_in(state: Arc<AppState>, mut stream: TcpStream, preface: Preface,
     }
     let (reader, _writer) = stream.into_split();
     let body = futures_util::stream::once(async move { Ok(leftover) })
-        .chain(ReaderStream::new(reader))
+        .chain(body_reads(reader))
         .boxed();
     let shutdown = state.shutdown.clone();
     let (bytes, end) = source.stream(body, SourceEnd::Dropped, &shutdown).await;
     tracing::info!(bytes, ?end, "Icecast source disconnected");
+}
+
+/// A close-delimited body, read by read, each read into a buffer of its own.
+///
+/// Why not tokio-util's `ReaderStream`: it reads into what the last read left of its buffer, so a
+/// source's 3.75 KiB block (10 frames at 128 kbit/s) often came in two reads, and the frames of the
+/// second reached listeners a write later (`RELAY_WRITE_EVERY_MS`): at 200 listeners, p99 lag
+/// 133 ms instead of 4 ms.
+fn body_reads<R>(reader: R) -> impl Stream<Item = io::Result<Bytes>>
+where
+    R: AsyncRead + Unpin,
+{
+    futures_util::stream::unfold(Some(reader), |reader| async move {
+        let mut reader = reader?;
+        let mut buf = BytesMut::with_capacity(READ_BYTES);
+        match reader.read_buf(&mut buf).await {
+            Ok(0) => None,
+            Ok(_) => Some((Ok(buf.freeze()), Some(reader))),
+            Err(error) => Some((Err(error), None)),
+        }
+    })
+    .fuse()
 }
 
 /// Checks the head and attaches the source.

@@ -83,3 +83,28 @@ fn a_401_carries_a_basic_challenge() {
     let response = challenge(RelayError::Forbidden("no".into()).into_response());
     assert!(response.headers().get(header::WWW_AUTHENTICATE).is_none());
 }
+
+/// Each block a source writes, once it has arrived, is one read: none is cut at what a previous
+/// read left of a buffer.
+#[tokio::test]
+async fn a_block_the_source_wrote_at_once_is_read_at_once() {
+    const BLOCK: usize = 3840;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut source = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (relay_side, _) = listener.accept().await.unwrap();
+    let mut reads = std::pin::pin!(body_reads(relay_side));
+    for n in 0..12u8 {
+        source.write_all(&[n; BLOCK]).await.unwrap();
+        let read = reads.next().await.unwrap().unwrap();
+        assert_eq!(read.len(), BLOCK, "block {n} in one read");
+        assert!(read.iter().all(|&byte| byte == n), "block {n}'s bytes");
+    }
+    drop(source);
+    assert!(
+        reads.next().await.is_none(),
+        "the body ends with the connection"
+    );
+    assert!(reads.next().await.is_none(), "and stays ended");
+}
