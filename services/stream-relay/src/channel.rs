@@ -200,16 +200,21 @@ impl LiveChannel {
         drop(lock(&self.fanout));
     }
 
-    /// A frame numbered by another replica ([`crate::mirror`]): published unless it is older than
-    /// the last one (a repeat). Frames missed in between are skipped, the stream goes on.
-    pub fn publish_at(&self, seq: u64, frame: Bytes) -> bool {
+    /// Frames numbered by another replica ([`crate::mirror`]), in order and under one lock as
+    /// [`Self::publish_all`]: each is published unless it is older than the last one (a repeat).
+    /// Frames missed in between are skipped, the stream goes on. Returns how many were published.
+    pub fn publish_at(&self, frames: &[(u64, Bytes)]) -> usize {
         let mut guard = lock(&self.fanout);
-        if seq < guard.frames {
-            return false;
+        let mut published = 0;
+        for (seq, frame) in frames {
+            if *seq < guard.frames {
+                continue;
+            }
+            guard.frames = *seq;
+            Self::send(&self.published, &mut guard, frame.clone());
+            published += 1;
         }
-        guard.frames = seq;
-        Self::send(&self.published, &mut guard, frame);
-        true
+        published
     }
 
     /// The next frame published here will be at least `next_seq` (a source taken over from another

@@ -230,19 +230,20 @@ impl Live {
     pub fn publish(&self, frames: &[Bytes]) {
         let first = self.channel.publish_all(frames);
         if let Some(session) = lock(&self.session).as_ref() {
-            for (seq, frame) in (first..).zip(frames) {
+            for frame in frames {
                 session.recorder.write(frame.clone());
-                if let Some(outbox) = &session.outbox {
-                    outbox.send(seq, frame.clone());
-                }
+            }
+            if let Some(outbox) = &session.outbox {
+                outbox.send(first, frames);
             }
         }
     }
 
-    /// Frame `seq` from the replica that holds the source; ignored while a source streams here.
-    pub fn mirror(&self, seq: u64, frame: Bytes) {
+    /// Numbered frames from the replica that holds the source; ignored while a source streams
+    /// here.
+    pub fn mirror(&self, frames: &[(u64, Bytes)]) {
         if !lock(&self.source).attached {
-            self.channel.publish_at(seq, frame);
+            self.channel.publish_at(frames);
         }
     }
 

@@ -15,7 +15,8 @@
 
 use std::{pin::Pin, sync::Arc, time::Duration};
 
-use futures_util::{Stream, StreamExt};
+use bytes::Bytes;
+use futures_util::{FutureExt, Stream, StreamExt};
 
 use crate::{
     AppState, lifecycle,
@@ -26,6 +27,8 @@ use crate::{
 
 /// After the subscription broke (Redis restarted), the pause before subscribing again.
 const RESUBSCRIBE_PAUSE: Duration = Duration::from_millis(500);
+/// The most frames published together (ten of ezstream's 4 KiB blocks).
+const FRAMES_AT_ONCE: usize = 100;
 
 type Messages = Pin<Box<dyn Stream<Item = Message> + Send>>;
 
@@ -73,9 +76,7 @@ pub async fn open(state: &Arc<AppState>, id: i64) -> Option<Arc<Live>> {
     };
     let live = Arc::new(Live::replicated(record, state, replicas.clone(), false));
     let Subscription { burst, messages } = subscription;
-    for (seq, frame) in burst {
-        live.mirror(seq, frame);
-    }
+    live.mirror(&burst);
     if state.registry.insert(live.clone()).is_err() {
         return state.registry.get(id); // another listener opened it meanwhile
     }
@@ -103,13 +104,22 @@ pub async fn follow(state: Arc<AppState>, live: Arc<Live>) {
 
 /// Applies the channel's messages to `live` until it ends.
 async fn feed(live: Arc<Live>, replicas: Replicas, mut messages: Messages) {
+    // A message read with a frame's followers, not yet applied.
+    let mut held = None;
     loop {
-        let message = tokio::select! {
-            message = messages.next() => message,
-            _ = live.ending() => return,
+        let message = match held.take() {
+            Some(message) => message,
+            None => tokio::select! {
+                message = messages.next() => message,
+                _ = live.ending() => return,
+            },
         };
         match message {
-            Some(Message::Frame { seq, frame }) => live.mirror(seq, frame),
+            Some(Message::Frame { seq, frame }) => {
+                let mut frames = vec![(seq, frame)];
+                held = take_ready_frames(&mut messages, &mut frames);
+                live.mirror(&frames);
+            }
             Some(Message::TakenOver { replica }) if replica != replicas.replica() => {
                 tracing::info!(broadcast_id = live.id(), %replica, "the source went on elsewhere");
                 live.disown();
@@ -128,6 +138,24 @@ async fn feed(live: Arc<Live>, replicas: Replicas, mut messages: Messages) {
     }
 }
 
+/// Moves the frames that have already arrived into `frames`, and returns the first other message
+/// that had (`Some(None)`: the subscription ended). The owner sends a source's read as a burst of
+/// messages; published together, they reach listeners in one write rather than the first alone and
+/// the rest a `RELAY_WRITE_EVERY_MS` later. At most [`FRAMES_AT_ONCE`], so that a flood cannot hold
+/// the task.
+fn take_ready_frames(
+    messages: &mut Messages,
+    frames: &mut Vec<(u64, Bytes)>,
+) -> Option<Option<Message>> {
+    while frames.len() < FRAMES_AT_ONCE {
+        match messages.next().now_or_never()? {
+            Some(Message::Frame { seq, frame }) => frames.push((seq, frame)),
+            other => return Some(other),
+        }
+    }
+    None
+}
+
 /// The subscription broke: subscribes again (the burst fills what was missed, if it can), until it
 /// works or the broadcast ends.
 async fn resubscribe(live: &Live, replicas: &Replicas) -> Option<Messages> {
@@ -138,9 +166,7 @@ async fn resubscribe(live: &Live, replicas: &Replicas) -> Option<Messages> {
         }
         match replicas.subscribe(live.id()).await {
             Ok(Subscription { burst, messages }) => {
-                for (seq, frame) in burst {
-                    live.mirror(seq, frame);
-                }
+                live.mirror(&burst);
                 return Some(messages);
             }
             Err(error) => tracing::debug!(broadcast_id = live.id(), %error, "subscribing again"),

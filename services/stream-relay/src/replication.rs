@@ -14,27 +14,31 @@
 //! the reason is CPU and simplicity, not latency.
 //!
 //! The owner replica's [`Outbox`] sends each frame with its sequence number, never waiting: a task
-//! pipelines batches of `RPUSH` (the burst list, capped, so that a replica opening a mirror starts its
-//! listeners on recent whole frames) then `PUBLISH`. Pushing before publishing on one connection means
+//! takes what was queued, the frames of a source's read together (so that a mirror gets them in one
+//! burst and writes them to its listeners at once, [`crate::mirror`]), and pipelines batches of
+//! `RPUSH` (the burst list, capped, so that a replica opening a mirror starts its listeners on
+//! recent whole frames) then `PUBLISH`. Pushing before publishing on one connection means
 //! that a mirror which subscribes, then reads the list, misses no frame; the sequence numbers drop the
 //! ones it gets twice. Control messages share the channel, so they arrive in order with the frames:
 //! `T<replica>` (a replica took the source over) and `E` (the broadcast ended).
 
-use std::{pin::Pin, time::Duration};
+use std::{
+    pin::Pin,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
-use crate::ownership::Ownership;
+use crate::{channel::lock, ownership::Ownership};
 use bytes::{BufMut, Bytes, BytesMut};
 use deadpool_redis::{Pool, redis};
 use futures_util::{Stream, StreamExt};
-use tokio::{
-    sync::mpsc::{self, error::TrySendError},
-    task::JoinHandle,
-};
+use tokio::{sync::Notify, task::JoinHandle};
 
 /// Frames that may wait for Redis (about 25 s of 128 kbit/s audio); more are dropped.
 const OUTBOX_FRAMES: usize = 1024;
 /// The burst list keeps about this many frames (a mirror trims to its own burst size).
 const BURST_FRAMES_PER_KIB: usize = 4;
+/// Frames per pipeline.
 const BATCH: usize = 64;
 const CALL_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -124,30 +128,68 @@ pub fn seq_of(bytes: &[u8]) -> Option<u64> {
 /// The owner's side: frames to the other replicas, in order, never waiting.
 #[derive(Debug)]
 pub struct Outbox {
-    frames: mpsc::Sender<(u64, Bytes)>,
+    queue: Arc<OutboxQueue>,
     task: JoinHandle<()>,
+}
+
+/// Frames waiting for Redis, taken by the sending task all at once.
+#[derive(Debug, Default)]
+struct OutboxQueue {
+    waiting: Mutex<Waiting>,
+    /// Rung when frames are queued or the outbox is closed.
+    ready: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Waiting {
+    frames: Vec<(u64, Bytes)>,
+    closed: bool,
 }
 
 impl Outbox {
     pub fn start(pool: Pool, keys: &Keys, id: i64, burst_bytes: usize) -> Self {
-        let (frames, queue) = mpsc::channel(OUTBOX_FRAMES);
+        let queue = Arc::new(OutboxQueue::default());
         let burst_frames = (burst_bytes / 1024 * BURST_FRAMES_PER_KIB).max(16);
-        let task = tokio::spawn(send_frames(pool, keys.clone(), id, burst_frames, queue));
-        Self { frames, task }
+        let task = tokio::spawn(send_frames(
+            pool,
+            keys.clone(),
+            id,
+            burst_frames,
+            queue.clone(),
+        ));
+        Self { queue, task }
     }
 
-    /// Queues frame `seq`; `false` when the queue is full (Redis is down or slow) and it was dropped.
-    pub fn send(&self, seq: u64, frame: Bytes) -> bool {
-        !matches!(
-            self.frames.try_send((seq, frame)),
-            Err(TrySendError::Full(_))
-        )
+    /// Queues the frames of one read, numbered from `first`; `false` when the queue is full (Redis
+    /// is down or slow) and they were dropped.
+    pub fn send(&self, first: u64, frames: &[Bytes]) -> bool {
+        {
+            let mut waiting = lock(&self.queue.waiting);
+            if waiting.frames.len() + frames.len() > OUTBOX_FRAMES {
+                return false;
+            }
+            waiting.frames.extend((first..).zip(frames.iter().cloned()));
+        }
+        self.queue.ready.notify_one();
+        true
     }
 
     /// Sends what is queued, then stops.
-    pub async fn flush(self) {
-        drop(self.frames);
-        let _ = self.task.await;
+    pub async fn flush(mut self) {
+        self.close();
+        let _ = (&mut self.task).await;
+    }
+
+    fn close(&self) {
+        lock(&self.queue.waiting).closed = true;
+        self.queue.ready.notify_one();
+    }
+}
+
+impl Drop for Outbox {
+    /// Without [`Outbox::flush`], what is queued is still sent, and the task then ends.
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -156,41 +198,71 @@ async fn send_frames(
     keys: Keys,
     id: i64,
     burst_frames: usize,
-    mut queue: mpsc::Receiver<(u64, Bytes)>,
+    queue: Arc<OutboxQueue>,
 ) {
     let (burst, channel) = (keys.burst(id), keys.frames(id));
-    let mut batch = Vec::with_capacity(BATCH);
-    while queue.recv_many(&mut batch, BATCH).await > 0 {
-        let mut pipe = redis::pipe();
-        let messages: Vec<Bytes> = batch
-            .drain(..)
-            .map(|(seq, frame)| Message::Frame { seq, frame }.encode())
-            .collect();
-        for message in &messages {
-            pipe.cmd("RPUSH").arg(&burst).arg(message.as_ref()).ignore();
-        }
-        pipe.cmd("LTRIM")
-            .arg(&burst)
-            .arg(-(burst_frames as i64))
-            .arg(-1)
-            .ignore();
-        for message in &messages {
-            pipe.cmd("PUBLISH")
-                .arg(&channel)
-                .arg(message.as_ref())
-                .ignore();
-        }
-        let sent = async {
-            let mut connection = pool.get().await.map_err(|e| e.to_string())?;
-            pipe.query_async::<()>(&mut connection)
-                .await
-                .map_err(|e| e.to_string())
+    loop {
+        let (frames, closed) = {
+            let mut waiting = lock(&queue.waiting);
+            (std::mem::take(&mut waiting.frames), waiting.closed)
         };
-        match tokio::time::timeout(CALL_TIMEOUT, sent).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::debug!(broadcast_id = id, %error, "frames not replicated"),
-            Err(_) => tracing::debug!(broadcast_id = id, "frames not replicated: Redis timed out"),
+        if frames.is_empty() {
+            if closed {
+                return;
+            }
+            queue.ready.notified().await;
+            continue;
         }
+        for batch in frames.chunks(BATCH) {
+            let messages: Vec<Bytes> = batch
+                .iter()
+                .map(|(seq, frame)| {
+                    Message::Frame {
+                        seq: *seq,
+                        frame: frame.clone(),
+                    }
+                    .encode()
+                })
+                .collect();
+            send_batch(&pool, &burst, &channel, burst_frames, &messages, id).await;
+        }
+    }
+}
+
+/// One pipeline: the frames onto the burst list, the list trimmed, then the frames published.
+async fn send_batch(
+    pool: &Pool,
+    burst: &str,
+    channel: &str,
+    burst_frames: usize,
+    messages: &[Bytes],
+    id: i64,
+) {
+    let mut pipe = redis::pipe();
+    for message in messages {
+        pipe.cmd("RPUSH").arg(burst).arg(message.as_ref()).ignore();
+    }
+    pipe.cmd("LTRIM")
+        .arg(burst)
+        .arg(-(burst_frames as i64))
+        .arg(-1)
+        .ignore();
+    for message in messages {
+        pipe.cmd("PUBLISH")
+            .arg(channel)
+            .arg(message.as_ref())
+            .ignore();
+    }
+    let sent = async {
+        let mut connection = pool.get().await.map_err(|e| e.to_string())?;
+        pipe.query_async::<()>(&mut connection)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    match tokio::time::timeout(CALL_TIMEOUT, sent).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::debug!(broadcast_id = id, %error, "frames not replicated"),
+        Err(_) => tracing::debug!(broadcast_id = id, "frames not replicated: Redis timed out"),
     }
 }
 

@@ -6,6 +6,7 @@ use std::{sync::Arc, time::Duration};
 use bytes::Bytes;
 use livestreamer_proto::broadcasts::Broadcast;
 use service_kit::{clock::now_ms, shutdown::Shutdown};
+use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
@@ -14,6 +15,7 @@ use crate::{
     channel::Listener,
     live::SourceEnd,
     ownership::{Record, Takeover},
+    shard::{Framing, Joining},
 };
 
 fn config(prefix: &str) -> Config {
@@ -164,4 +166,50 @@ async fn a_dropped_source_taken_over_on_another_replica_goes_on_for_every_listen
         Ok(None),
         "the new owner's end ends a's listeners"
     );
+}
+
+/// A source's read reaches a replica's listeners in one write: the owner queues and sends its
+/// frames together, and the mirror publishes what arrived together. Otherwise the first frame
+/// would go out alone and the rest a `write_every` later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_of_the_source_reaches_a_replicas_listener_in_one_write() {
+    const EVERY: Duration = Duration::from_millis(400);
+    const READS: u8 = 10;
+    const FRAMES_PER_READ: u8 = 12;
+    let prefix = format!("{}:", test_support::unique_name());
+    let (a, b) = (replica(&prefix), replica(&prefix));
+    let (live, _) = go_live(&a).await;
+    live.publish(&[frame(0)]);
+    tokio::time::sleep(Duration::from_millis(200)).await; // the outbox reaches Redis
+    let mirror = find(&b, &Target::Broadcast(9))
+        .await
+        .expect("mirrored from replica a");
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut client = tokio::net::TcpStream::connect(server.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (socket, _) = server.accept().unwrap();
+    socket.set_nonblocking(true).unwrap();
+    let joining = Joining {
+        socket,
+        framing: Framing::CloseDelimited,
+    };
+    assert!(mirror.channel.join_fast(joining, EVERY).is_ok());
+    let mut burst = vec![0; 417];
+    client.read_exact(&mut burst).await.unwrap();
+    assert_eq!(burst, frame(0), "the burst");
+
+    for read in 0..READS {
+        // the write loop's next write is due at once
+        tokio::time::sleep(EVERY + Duration::from_millis(20)).await;
+        let first = 1 + read * FRAMES_PER_READ;
+        let frames: Vec<Bytes> = (first..first + FRAMES_PER_READ).map(frame).collect();
+        live.publish(&frames);
+        let mut got = vec![0; frames.len() * 417];
+        tokio::time::timeout(EVERY / 2, client.read_exact(&mut got))
+            .await
+            .unwrap_or_else(|_| panic!("read {read}: part of it waited for the next write"))
+            .unwrap();
+        assert!(got == frames.concat(), "read {read}: its frames, in order");
+    }
 }
