@@ -16,6 +16,10 @@
 //!   time divides the relay's CPU by about as much, for that much more latency. 0 writes each frame
 //!   as it comes; a loaded machine batches by itself, since the frames that came during a pass are
 //!   written together in the next.
+//! - What the source wrote at once (a libshout player's 4 KiB block) goes out in one pass: its
+//!   frames are published together ([`LiveChannel::publish_all`]) and a shard drains them all
+//!   before it writes ([`LiveChannel::settle`]). Such a source pays one write per block and no
+//!   added wait.
 //! - A newcomer gets the burst (the newest whole frames, at most `burst_bytes`) at once, then
 //!   everything the shard receives: no gap, no repeat.
 //! - When the stream ends each socket gets what is left and the body's end (the last chunk), within
