@@ -26,6 +26,8 @@
 //!   a grace period.
 
 mod backlog;
+#[cfg(test)]
+mod tests;
 
 use std::{
     io::{self, IoSlice},
