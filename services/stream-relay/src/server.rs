@@ -39,7 +39,7 @@ pub enum Port {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// A client that has not sent its request head by then is dropped (slowloris).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);

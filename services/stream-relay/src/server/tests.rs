@@ -108,7 +108,8 @@ fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-async fn wait_until(what: &str, condition: impl Fn() -> bool) {
+/// Polls `condition` every 10 ms, for at most 5 s.
+pub(crate) async fn wait_until(what: &str, condition: impl Fn() -> bool) {
     for _ in 0..500 {
         if condition() {
             return;
@@ -176,18 +177,29 @@ async fn a_listener_who_leaves_while_the_source_is_silent_is_counted_out() {
     }
 }
 
-#[tokio::test]
-async fn the_write_loops_write_at_most_once_per_write_every() {
-    const EVERY: Duration = Duration::from_millis(400);
+/// A relay whose write loops write at most once per `every`, and one listener on them, counted in,
+/// his stream positioned after the response head.
+async fn listening_on_write_loops(every: Duration) -> (TcpStream, Arc<LiveChannel>) {
     let (addr, _state, channel) = relay_with_config(Config {
-        write_every: EVERY,
+        write_every: every,
         ..config(0, 1 << 20, true)
     })
     .await;
     let mut stream = TcpStream::connect(addr).await.unwrap();
     open(&mut stream, "/live/dj.owl").await;
     wait_until("the listener is counted", || channel.listener_count() == 1).await;
-    let chunk = |n| [&b"1a1\r\n"[..], &frame(n), b"\r\n"].concat();
+    (stream, channel)
+}
+
+/// One frame as a chunk of a chunked body.
+fn chunk(n: u8) -> Vec<u8> {
+    [&b"1a1\r\n"[..], &frame(n), b"\r\n"].concat()
+}
+
+#[tokio::test]
+async fn the_write_loops_write_at_most_once_per_write_every() {
+    const EVERY: Duration = Duration::from_millis(400);
+    let (mut stream, channel) = listening_on_write_loops(EVERY).await;
 
     channel.publish(frame(1));
     let mut first = vec![0; chunk(1).len()];
@@ -215,15 +227,7 @@ async fn the_frames_of_one_read_go_out_in_the_same_write() {
     const EVERY: Duration = Duration::from_millis(300);
     const READS: u8 = 20;
     const FRAMES_PER_READ: u8 = 12;
-    let (addr, _state, channel) = relay_with_config(Config {
-        write_every: EVERY,
-        ..config(0, 1 << 20, true)
-    })
-    .await;
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    open(&mut stream, "/live/dj.owl").await;
-    wait_until("the listener is counted", || channel.listener_count() == 1).await;
-    let chunk = |n| [&b"1a1\r\n"[..], &frame(n), b"\r\n"].concat();
+    let (mut stream, channel) = listening_on_write_loops(EVERY).await;
     for read in 0..READS {
         // the loop's next write is due at once
         tokio::time::sleep(EVERY + Duration::from_millis(20)).await;

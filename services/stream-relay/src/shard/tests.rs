@@ -6,7 +6,7 @@ use std::{
 };
 
 use super::*;
-use crate::channel::tests::channel;
+use crate::{channel::tests::channel, server::tests::wait_until};
 
 fn frame(n: u8) -> Bytes {
     let mut frame = vec![0xFF, 0xFB, 0x92, 0x64];
@@ -30,16 +30,6 @@ fn has_bytes(socket: &TcpStream) -> bool {
         Err(e) if e.kind() == ErrorKind::WouldBlock => false,
         Err(e) => panic!("{e}"),
     }
-}
-
-async fn wait_until(what: &str, condition: impl Fn() -> bool) {
-    for _ in 0..500 {
-        if condition() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 /// A pass over many sockets yields every [`WRITES_PER_YIELD`]; a newcomer who joins meanwhile gets
