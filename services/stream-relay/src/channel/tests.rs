@@ -2,7 +2,7 @@ use super::*;
 use livestreamer_mp3::FrameHeader;
 
 /// A 128 kbit/s frame (418 bytes with padding) whose payload is `n`, so frames can be told apart.
-fn frame(n: u8) -> Bytes {
+pub(crate) fn frame(n: u8) -> Bytes {
     let mut frame = vec![0xFF, 0xFB, 0x92, 0x64];
     frame.resize(418, n);
     Bytes::from(frame)

@@ -6,13 +6,10 @@ use std::{
 };
 
 use super::*;
-use crate::{channel::tests::channel, server::tests::wait_until};
-
-fn frame(n: u8) -> Bytes {
-    let mut frame = vec![0xFF, 0xFB, 0x92, 0x64];
-    frame.resize(418, n);
-    Bytes::from(frame)
-}
+use crate::{
+    channel::tests::{channel, frame},
+    server::tests::wait_until,
+};
 
 /// A connected pair: the relay's end (non-blocking, as the write loops need) and the listener's.
 fn pair(server: &TcpListener) -> (TcpStream, TcpStream) {
