@@ -202,19 +202,15 @@ impl LiveChannel {
 
     /// Frames numbered by another replica ([`crate::mirror`]), in order and under one lock as
     /// [`Self::publish_all`]: each is published unless it is older than the last one (a repeat).
-    /// Frames missed in between are skipped, the stream goes on. Returns how many were published.
-    pub fn publish_at(&self, frames: &[(u64, Bytes)]) -> usize {
+    /// Frames missed in between are skipped, the stream goes on.
+    pub fn publish_at(&self, frames: &[(u64, Bytes)]) {
         let mut guard = lock(&self.fanout);
-        let mut published = 0;
         for (seq, frame) in frames {
-            if *seq < guard.frames {
-                continue;
+            if *seq >= guard.frames {
+                guard.frames = *seq;
+                Self::send(&self.published, &mut guard, frame.clone());
             }
-            guard.frames = *seq;
-            Self::send(&self.published, &mut guard, frame.clone());
-            published += 1;
         }
-        published
     }
 
     /// The next frame published here will be at least `next_seq` (a source taken over from another
