@@ -181,15 +181,28 @@ impl Maildev {
 
     /// Waits until at least `count` mails arrived; returns them.
     pub async fn wait_for_count(&self, count: usize, within: Duration) -> Vec<Mail> {
+        self.wait_for(&format!("{count} mails"), within, |mails| {
+            mails.len() >= count
+        })
+        .await
+    }
+
+    /// Waits until the mails that arrived are `what` (`done`); returns them.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        within: Duration,
+        done: impl Fn(&[Mail]) -> bool,
+    ) -> Vec<Mail> {
         let deadline = Instant::now() + within;
         loop {
             let mails = self.mails().await;
-            if mails.len() >= count {
+            if done(&mails) {
                 return mails;
             }
             assert!(
                 Instant::now() < deadline,
-                "only {} of {count} mails in {within:?}",
+                "not {what} in {within:?}: {} mails",
                 mails.len()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
